@@ -1,0 +1,1 @@
+"""Administration: users and roles, shop-floor kiosk devices, API tokens, the audit log."""

@@ -1,0 +1,137 @@
+"""Use cases of the administrator: users, kiosk enrollment, API tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mes.core.db import transaction, utcnow
+from mes.core.errors import NotFound, ValidationError
+from mes.core.models import ApiToken, KioskDevice, Role, User, UserRole
+from mes.core.security import digest, hash_secret, new_token
+
+
+@dataclass
+class UserInput:
+    username: str
+    display_name: str
+    roles: list[Role]
+    employee_no: str | None = None
+    password: str | None = None
+    badge: str | None = None
+    pin: str | None = None
+    locale: str | None = None
+    active: bool = True
+
+
+def _check_unique(s: Session, data: UserInput, user_id: int | None) -> None:
+    errors: dict[str, list] = {}
+    taken = s.scalar(select(User.id).where(func.lower(User.username) == data.username.lower()))
+    if taken and taken != user_id:
+        errors["username"] = [_l("This username is taken.")]
+    if data.employee_no:
+        taken = s.scalar(select(User.id).where(User.employee_no == data.employee_no))
+        if taken and taken != user_id:
+            errors["employee_no"] = [_l("This employee number is taken.")]
+    if data.badge:
+        taken = s.scalar(select(User.id).where(User.badge_digest == digest(data.badge)))
+        if taken and taken != user_id:
+            errors["badge"] = [_l("This badge belongs to another user.")]
+    if not data.roles:
+        errors["roles"] = [_l("Choose at least one role.")]
+    if data.pin and not data.employee_no:
+        errors["employee_no"] = [_l("A PIN needs an employee number to log in with.")]
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def _apply(user: User, data: UserInput) -> None:
+    user.username = data.username.strip()
+    user.display_name = data.display_name.strip()
+    user.employee_no = data.employee_no or None
+    user.locale = data.locale or None
+    if user.active and not data.active:
+        user.session_version += 1
+    user.active = data.active
+    if data.password:
+        user.password_hash = hash_secret(data.password)
+        user.session_version += 1
+    if data.badge:
+        user.badge_digest = digest(data.badge.strip())
+    if data.pin:
+        user.pin_hash = hash_secret(data.pin)
+    wanted = {Role(r) for r in data.roles}
+    user.role_rows = [r for r in user.role_rows if Role(r.role) in wanted]
+    have = {Role(r.role) for r in user.role_rows}
+    for role in sorted(wanted - have):
+        user.role_rows.append(UserRole(role=role.value))
+
+
+def create_user(data: UserInput) -> int:
+    with transaction() as s:
+        _check_unique(s, data, None)
+        user = User(username="", display_name="", session_version=1)
+        _apply(user, data)
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+def update_user(user_id: int, data: UserInput) -> None:
+    with transaction() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        _check_unique(s, data, user_id)
+        _apply(user, data)
+
+
+def log_out_everywhere(user_id: int) -> None:
+    with transaction() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound()
+        user.session_version += 1
+
+
+def enroll_kiosk(name: str, work_center_id: int | None, enrolled_by_id: int) -> str:
+    """Register this browser as a shop-floor terminal; returns the raw device key for its cookie."""
+    if not name.strip():
+        raise ValidationError(fields={"name": [_l("This field is required.")]})
+    raw = secrets.token_urlsafe(32)
+    with transaction() as s:
+        s.add(KioskDevice(name=name.strip(), work_center_id=work_center_id, digest=digest(raw), enrolled_by_id=enrolled_by_id))
+    return raw
+
+
+def revoke_kiosk(kiosk_id: int) -> None:
+    with transaction() as s:
+        device = s.get(KioskDevice, kiosk_id)
+        if device is None:
+            raise NotFound()
+        if device.revoked_at is None:
+            device.revoked_at = utcnow()
+
+
+def create_token(user_id: int, name: str, days: int | None = None) -> str:
+    """A new API token; the raw value is shown once and only its digest is kept."""
+    raw = new_token("mes")
+    with transaction() as s:
+        if s.get(User, user_id) is None:
+            raise NotFound()
+        expires = utcnow() + dt.timedelta(days=days) if days else None
+        s.add(ApiToken(user_id=user_id, name=name or "token", prefix=raw[:10], digest=digest(raw), expires_at=expires))
+    return raw
+
+
+def revoke_token(token_id: int) -> None:
+    with transaction() as s:
+        token = s.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound()
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()

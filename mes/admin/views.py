@@ -1,0 +1,167 @@
+"""Administration pages: users, kiosk devices, API tokens, audit log."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from mes.admin import services
+from mes.admin.forms import KioskForm, TokenForm, UserForm
+from mes.core.auth import Permission, requires
+from mes.core.db import session
+from mes.core.errors import DomainError, NotFound
+from mes.core.kiosk import current_kiosk, set_cookie
+from mes.core.models import ApiToken, AuditEntry, KioskDevice, Role, User
+from mes.core.web import hx_redirect, render
+from mes.machines.models import WorkCenter
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _user_input(form: UserForm) -> services.UserInput:
+    return services.UserInput(
+        username=form.username.data or "",
+        display_name=form.display_name.data or "",
+        roles=[Role(r) for r in form.roles.data or []],
+        employee_no=(form.employee_no.data or "").strip() or None,
+        password=form.password.data or None,
+        badge=form.badge.data or None,
+        pin=form.pin.data or None,
+        locale=form.locale.data or None,
+        active=bool(form.active.data),
+    )
+
+
+def _apply_errors(form: UserForm, exc: DomainError) -> None:
+    for field, errors in exc.fields.items():
+        if hasattr(form, field):
+            getattr(form, field).errors = [str(e) for e in errors]
+
+
+@bp.route("/users")
+@requires(Permission.ADMIN)
+def users() -> Response:
+    rows = session().scalars(select(User).order_by(User.username)).all()
+    return render("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires(Permission.ADMIN)
+def new_user() -> Response:
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.create_user(_user_input(form))
+            return hx_redirect(url_for("admin.users"))
+        except DomainError as exc:
+            _apply_errors(form, exc)
+            status = exc.status
+    elif form.errors:
+        status = 422
+    return render("admin/user_form.html", "admin/_user_form.html", status=status, form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.ADMIN)
+def edit_user(user_id: int) -> Response:
+    user = session().get(User, user_id)
+    if user is None:
+        raise NotFound()
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    if request.method == "GET":
+        form.roles.data = sorted(r.value for r in user.roles)
+        form.locale.data = user.locale or ""
+        form.password.data = form.badge.data = form.pin.data = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_user(user_id, _user_input(form))
+            return hx_redirect(url_for("admin.users"))
+        except DomainError as exc:
+            _apply_errors(form, exc)
+            status = exc.status
+    elif form.errors:
+        status = 422
+    return render("admin/user_form.html", "admin/_user_form.html", status=status, form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/logout-everywhere", methods=["POST"])
+@requires(Permission.ADMIN)
+def logout_everywhere(user_id: int) -> Response:
+    services.log_out_everywhere(user_id)
+    return hx_redirect(url_for("admin.users"))
+
+
+def _work_center_choices() -> list[tuple[int, str]]:
+    centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
+    return [(0, _("(none)"))] + [(wc.id, f"{wc.code} {wc.name}") for wc in centers]
+
+
+@bp.route("/kiosks", methods=["GET", "POST"])
+@requires(Permission.ADMIN)
+def kiosks() -> Response:
+    form = KioskForm()
+    form.work_center_id.choices = _work_center_choices()
+    status = 200
+    if form.validate_on_submit():
+        raw = services.enroll_kiosk(form.name.data, form.work_center_id.data or None, current_user.id)
+        response = hx_redirect(url_for("admin.kiosks"))
+        set_cookie(response, raw)
+        return response
+    if form.errors:
+        status = 422
+    devices = session().scalars(select(KioskDevice).order_by(KioskDevice.enrolled_at.desc())).all()
+    return render("admin/kiosks.html", status=status, form=form, devices=devices, this_device=current_kiosk())
+
+
+@bp.route("/kiosks/<int:kiosk_id>/revoke", methods=["POST"])
+@requires(Permission.ADMIN)
+def revoke_kiosk(kiosk_id: int) -> Response:
+    services.revoke_kiosk(kiosk_id)
+    return hx_redirect(url_for("admin.kiosks"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@requires(Permission.ADMIN)
+def tokens() -> Response:
+    form = TokenForm()
+    form.user_id.choices = [(u.id, u.username) for u in session().scalars(select(User).order_by(User.username))]
+    new_raw = None
+    status = 200
+    if form.validate_on_submit():
+        new_raw = services.create_token(form.user_id.data, form.name.data, form.days.data)
+    elif form.errors:
+        status = 422
+    rows = session().scalars(select(ApiToken).order_by(ApiToken.created_at.desc())).all()
+    return render("admin/tokens.html", status=status, form=form, tokens=rows, new_token=new_raw)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires(Permission.ADMIN)
+def revoke_token(token_id: int) -> Response:
+    services.revoke_token(token_id)
+    return hx_redirect(url_for("admin.tokens"))
+
+
+PAGE_SIZE = 50
+
+
+@bp.route("/audit")
+@requires(Permission.AUDIT)
+def audit() -> Response:
+    entity = request.args.get("entity") or None
+    entity_id = request.args.get("entity_id", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = select(AuditEntry)
+    if entity:
+        query = query.where(AuditEntry.entity == entity)
+    if entity_id:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    total = session().scalar(select(func.count()).select_from(query.subquery()))
+    rows = session().scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render(
+        "admin/audit.html", "admin/_audit_rows.html", entries=rows, total=total, page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), entity=entity, entity_id=entity_id,
+    )

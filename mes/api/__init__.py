@@ -1,0 +1,20 @@
+"""The JSON API under /api/v1: bearer tokens, JSON errors, an OpenAPI document."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+api = Api()
+
+
+def init_api(app: Flask) -> None:
+    from mes.api.auth import SECURITY_SCHEME
+    from mes.machines.api import blp as machines_blp
+    from mes.orders.api import blp as orders_blp
+
+    api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
+    csrf = app.extensions["csrf"]
+    for blp in (orders_blp, machines_blp):
+        api.register_blueprint(blp)
+        csrf.exempt(blp)

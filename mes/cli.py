@@ -1,0 +1,187 @@
+"""The ``mes`` command: database, users, tokens, the server, the demo plant, the solver."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+
+from mes import create_app
+
+
+def _app(*_args: object) -> object:
+    from mes.core import audit
+
+    audit.set_actor(audit.Actor(None, "cli"))
+    return create_app()
+
+
+cli = FlaskGroup(
+    create_app=_app,
+    add_default_commands=False,
+    load_dotenv=False,
+    help="mes: a manufacturing execution system for job shops.",
+)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the database schema."""
+    from mes.core import migrate
+
+    migrate.upgrade(current_app, revision)
+    click.echo(f"database at revision {migrate.current_revision(current_app)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Go back to an older schema revision."""
+    from mes.core import migrate
+
+    migrate.downgrade(current_app, revision)
+    click.echo(f"database at revision {migrate.current_revision(current_app)}")
+
+
+@db.command("current")
+@with_appcontext
+def db_current() -> None:
+    from mes.core import migrate
+
+    click.echo(migrate.current_revision(current_app) or "empty")
+
+
+@cli.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", help="Display name (default: the username).")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["worker", "planner", "quality", "owner", "admin"]), help="Repeat for several roles.")
+@click.option("--password", help="Office login password (prompted when a non-worker role is given and this is left out).")
+@click.option("--employee-no", help="Employee number (for PIN login).")
+@click.option("--pin", help="Shop-floor PIN (4-8 digits).")
+@click.option("--badge", help="Badge code.")
+@click.option("--locale", type=click.Choice(["en", "zh_CN"]))
+@with_appcontext
+def user_add(username: str, display_name: str | None, roles: tuple[str, ...], password: str | None,
+             employee_no: str | None, pin: str | None, badge: str | None, locale: str | None) -> None:
+    """Create a user."""
+    from mes.admin import services
+    from mes.core.errors import DomainError
+    from mes.core.models import Role
+
+    if password is None and set(roles) - {"worker"} and sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if password is not None and len(password) < 8:
+        raise click.ClickException("the password needs at least 8 characters")
+    if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise click.ClickException("a PIN is 4 to 8 digits")
+    try:
+        user_id = services.create_user(services.UserInput(
+            username=username, display_name=display_name or username, roles=[Role(r) for r in roles],
+            employee_no=employee_no, password=password, badge=badge, pin=pin, locale=locale,
+        ))
+    except DomainError as exc:
+        details = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in exc.fields.items())
+        raise click.ClickException(details or exc.text()) from None
+    click.echo(f"user {username} created (id {user_id})")
+
+
+@cli.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@click.option("--days", type=int, help="Expire after this many days (default: never).")
+@with_appcontext
+def token_create(username: str, name: str, days: int | None) -> None:
+    """Create an API token for USERNAME and print it (it is shown only once)."""
+    from sqlalchemy import select
+
+    from mes.admin import services
+    from mes.core.db import session
+    from mes.core.models import User
+
+    user_id = session().scalar(select(User.id).where(User.username == username))
+    if user_id is None:
+        raise click.ClickException(f"no user named {username}")
+    click.echo(services.create_token(user_id, name, days))
+
+
+def _serve(host: str, port: int, threads: int) -> None:
+    from waitress import serve
+
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="mes")
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to serve the shop's tablets.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--upgrade/--no-upgrade", default=True, show_default=True, help="Apply pending migrations first.")
+@with_appcontext
+def run(host: str, port: int, threads: int, upgrade: bool) -> None:
+    """Serve the application (waitress)."""
+    from mes.core import migrate
+
+    if upgrade:
+        migrate.upgrade(current_app)
+    click.echo(f"mes serving on http://{host}:{port}/")
+    _serve(host, port, threads)
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Only create and seed the database.")
+@with_appcontext
+def demo(host: str, port: int, serve: bool) -> None:
+    """Create the database if needed, seed a demo job shop when it is empty, and serve it."""
+    from mes import demo as demo_plant
+    from mes.core import migrate
+
+    migrate.upgrade(current_app)
+    if demo_plant.is_empty():
+        click.echo("seeding the demo plant ...")
+        demo_plant.seed()
+    click.echo(demo_plant.LOGINS_TEXT)
+    if serve:
+        click.echo(f"mes demo plant on http://{host}:{port}/  (Ctrl+C to stop)")
+        _serve(host, port, 8)
+
+
+def _register_optional() -> None:
+    try:
+        from mes.scheduling.cli import solve_command
+    except ImportError:
+        return
+    cli.add_command(solve_command, "solve")
+
+
+_register_optional()
+
+
+def main() -> None:
+    cli.main(prog_name="mes")
+
+
+if __name__ == "__main__":
+    main()

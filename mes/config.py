@@ -1,0 +1,82 @@
+"""Configuration: environment variables (MES_*) over defaults, resolved once per app."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def instance_dir() -> Path:
+    """Where the SQLite file and the generated secret key live (``MES_INSTANCE_PATH``)."""
+    return Path(os.environ.get("MES_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+
+
+def _secret_key(folder: Path) -> str:
+    """``MES_SECRET_KEY``, or a key generated once into the instance folder and kept there."""
+    if key := os.environ.get("MES_SECRET_KEY"):
+        return key
+    path = folder / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two processes starting together must end up with one key, not two.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def load(overrides: dict | None = None) -> dict:
+    """The app's configuration mapping; ``overrides`` (tests) win over the environment."""
+    overrides = dict(overrides or {})
+    folder = Path(overrides.pop("INSTANCE_PATH", None) or instance_dir())
+    database_url = overrides.get("DATABASE_URL") or os.environ.get("MES_DATABASE_URL")
+    if not database_url:
+        folder.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{folder / 'mes.db'}"
+    config = {
+        "INSTANCE_PATH": str(folder),
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(folder),
+        "DATABASE_URL": database_url,
+        "PLANT_NAME": os.environ.get("MES_PLANT_NAME", "Demo Plant"),
+        "PLANT_TIMEZONE": os.environ.get("MES_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("MES_DEFAULT_LOCALE", "en"),
+        "LANGUAGES": ("en", "zh_CN"),
+        # Shop-floor (badge/PIN) sessions end after this much inactivity.
+        "KIOSK_IDLE_SECONDS": _int("MES_KIOSK_IDLE_SECONDS", 300),
+        "KIOSK_COOKIE_DAYS": _int("MES_KIOSK_COOKIE_DAYS", 3650),
+        # Login throttling: failures within the window before a lock of the same length.
+        "LOGIN_MAX_FAILURES_ACCOUNT": _int("MES_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_MAX_FAILURES_DEVICE": _int("MES_LOGIN_MAX_FAILURES_DEVICE", 10),
+        "LOGIN_MAX_FAILURES_GLOBAL": _int("MES_LOGIN_MAX_FAILURES_GLOBAL", 100),
+        "LOGIN_WINDOW_SECONDS": _int("MES_LOGIN_WINDOW_SECONDS", 900),
+        "MAX_CONTENT_LENGTH": _int("MES_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("MES_SECURE_COOKIES", "") == "1",
+        "REMEMBER_COOKIE_DURATION": 0,
+        # A kiosk left open over lunch must still post: the token lives as long as the session,
+        # and a stale one is refreshed by the page (see templates/base.html).
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "WTF_CSRF_SSL_STRICT": True,
+        "API_TITLE": "mes",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "SCHEDULER_TIME_LIMIT": _int("MES_SCHEDULER_TIME_LIMIT", 30),
+        "SCHEDULER_WORKERS": _int("MES_SCHEDULER_WORKERS", 2),
+        "TESTING": False,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,153 @@
+"""The audit log: every change to audited records becomes one row per changed field.
+
+Rows are written from a session hook in the same transaction as the change, so an audit entry
+exists exactly when the change does. Who made the change and why come from the request context
+(:func:`actor_context`, :func:`reason`).
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import decimal
+import enum
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session
+
+from mes.core.db import utcnow
+from mes.core.models import AuditEntry
+
+
+class Audited:
+    """Mixin: changes to rows of this class are written to the audit log."""
+
+    __audit_exclude__: frozenset[str] = frozenset({"version", "updated_at", "updated_by_id", "created_at"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    name: str
+
+
+SYSTEM = Actor(None, "system")
+_actor: contextvars.ContextVar[Actor] = contextvars.ContextVar("mes_actor", default=SYSTEM)
+_reason: contextvars.ContextVar[str | None] = contextvars.ContextVar("mes_reason", default=None)
+
+
+def current_actor() -> Actor:
+    return _actor.get()
+
+
+@contextlib.contextmanager
+def actor_context(actor: Actor) -> Iterator[None]:
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def set_actor(actor: Actor) -> None:
+    """Set the actor for the rest of this context (a request, a CLI command)."""
+    _actor.set(actor)
+
+
+@contextlib.contextmanager
+def reason(text: str | None) -> Iterator[None]:
+    """Attach a reason to every audit entry written inside the block."""
+    token = _reason.set(text)
+    try:
+        yield
+    finally:
+        _reason.reset(token)
+
+
+def _render(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, (dt.date, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _entries(session: Session) -> list[dict[str, Any]]:
+    actor = current_actor()
+    why = _reason.get()
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+
+    def row(obj: Any, action: str, field: str | None, old: Any, new: Any) -> None:
+        rows.append(
+            dict(
+                at=now,
+                user_id=actor.user_id,
+                actor=actor.name,
+                entity=obj.__tablename__,
+                entity_id=inspect(obj).identity[0],
+                action=action,
+                field=field,
+                old_value=_render(old),
+                new_value=_render(new),
+                reason=why,
+            )
+        )
+
+    for obj in session.new:
+        if isinstance(obj, Audited):
+            values = {
+                attr.key: _render(getattr(obj, attr.key))
+                for attr in inspect(obj).mapper.column_attrs
+                if attr.key not in obj.__audit_exclude__ and getattr(obj, attr.key) is not None
+            }
+            row(obj, "create", None, None, values)
+    for obj in session.dirty:
+        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
+            continue
+        state = inspect(obj)
+        for attr in state.mapper.column_attrs:
+            if attr.key in obj.__audit_exclude__:
+                continue
+            history = state.attrs[attr.key].history
+            if not history.has_changes():
+                continue
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if _render(old) != _render(new):
+                row(obj, "update", attr.key, old, new)
+    for obj in session.deleted:
+        if isinstance(obj, Audited):
+            row(obj, "delete", None, None, None)
+    return rows
+
+
+def install(session_class: type[Session] = Session) -> None:
+    """Hook the audit writer into every session (idempotent)."""
+    if event.contains(session_class, "after_flush", _after_flush):
+        return
+    event.listen(session_class, "after_flush", _after_flush)
+    event.listen(session_class, "before_flush", _refuse_audit_changes)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    rows = _entries(session)
+    if rows:
+        session.connection().execute(insert(AuditEntry), rows)
+
+
+def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
+    # The database refuses it too (triggers); failing here gives a clearer traceback.
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, (AuditEntry,)) or getattr(obj, "__append_only__", False):
+            raise RuntimeError(f"{type(obj).__name__} rows are append-only")

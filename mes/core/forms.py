@@ -1,0 +1,33 @@
+"""Login and account forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class BadgeForm(FlaskForm):
+    badge = PasswordField(_l("Badge"), validators=[DataRequired(), Length(max=128)])
+
+
+class PinForm(FlaskForm):
+    employee_no = StringField(_l("Employee number"), validators=[DataRequired(), Length(max=32)])
+    pin = PasswordField(_l("PIN"), validators=[DataRequired(), Regexp(r"^\d{4,8}$", message=_l("4 to 8 digits."))])
+
+
+class LocaleForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[("en", "English"), ("zh_CN", "中文")])
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=256)])
+    repeat = PasswordField(
+        _l("Repeat new password"), validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))]
+    )

@@ -1,0 +1,114 @@
+"""Page helpers shared by every blueprint: one URL renders the full page or, for targeted htmx
+requests, only its fragment; errors render in place."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_htmx import HTMX
+from flask_wtf.csrf import CSRFError, generate_csrf
+from werkzeug.exceptions import HTTPException
+
+from mes.core.errors import DomainError
+
+htmx = HTMX()
+
+
+def wants_fragment() -> bool:
+    """A targeted htmx request (not boosted navigation, which wants the whole page)."""
+    return bool(htmx) and not htmx.boosted
+
+
+def render(full: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
+    """Render ``fragment`` for htmx swaps and ``full`` (which includes it) otherwise."""
+    template = fragment if fragment and wants_fragment() else full
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(url: str) -> Response:
+    """Navigate the whole page: HX-Redirect for htmx, a 303 otherwise."""
+    from flask import redirect
+
+    if htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_response(status: int, message: str, body: dict[str, Any] | None = None) -> Response:
+    if is_api_request():
+        payload = body or {"code": _code_for(status), "message": message}
+        return make_response(jsonify(payload), status)
+    if htmx:
+        response = make_response(render_template("_messages.html", errors=[message]), status)
+        # Forms that draw their own field errors set their own target; the rest show a message.
+        if not g.get("keep_target"):
+            response.headers["HX-Retarget"] = "#messages"
+            response.headers["HX-Reswap"] = "innerHTML"
+        response.vary.add("HX-Request")
+        return response
+    return make_response(render_template("error.html", status=status, message=message), status)
+
+
+def _code_for(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            409: "conflict", 413: "too_large", 422: "validation_error", 429: "too_many_requests"}.get(status, "error")
+
+
+def _http_message(status: int) -> str:
+    messages = {
+        400: _("The request is malformed."),
+        401: _("Please log in."),
+        403: _("You are not allowed to do this."),
+        404: _("Not found."),
+        405: _("This action is not allowed here."),
+        409: _("This conflicts with the current state."),
+        413: _("The upload is too large."),
+        422: _("Please correct the highlighted fields."),
+        429: _("Too many attempts. Please wait and try again."),
+    }
+    return messages.get(status, _("Something went wrong."))
+
+
+def init_app(app: Flask) -> None:
+    htmx.init_app(app)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        return _error_response(exc.status, exc.text(), exc.to_dict())
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Response:
+        # A kiosk left open for hours: hand the page a fresh token so its script can retry the tap.
+        token = generate_csrf()
+        response = _error_response(400, _("Your session has expired. Please try again."))
+        response.headers["X-CSRF-Token"] = token
+        response.headers["X-CSRF-Expired"] = "1"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        if status == 422 and is_api_request() and getattr(exc, "data", None):
+            # webargs/flask-smorest parse errors: keep their field messages.
+            messages = exc.data.get("messages", {})
+            fields = messages.get("json") or messages.get("query") or messages
+            return make_response(jsonify({"code": "validation_error", "message": _http_message(422), "errors": fields}), 422)
+        response = _error_response(status, _http_message(status))
+        if status == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.context_processor
+    def _layout_context() -> dict[str, Any]:
+        from mes.core.auth import Permission, can
+
+        return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"]}

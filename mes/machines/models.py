@@ -1,0 +1,146 @@
+"""Work centers, machines, shift calendars and machine downtime."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mes.core.db import Base, utcnow
+
+
+class MachineStatus(enum.StrEnum):
+    """Whether the planner may use the machine (its live running state comes from MQTT)."""
+
+    AVAILABLE = "available"
+    DOWN = "down"
+    MAINTENANCE = "maintenance"
+    RETIRED = "retired"
+
+    @property
+    def label(self) -> str:
+        return str(MACHINE_STATUS_LABELS[self])
+
+
+MACHINE_STATUS_LABELS = {
+    MachineStatus.AVAILABLE: _l("Available"),
+    MachineStatus.DOWN: _l("Down"),
+    MachineStatus.MAINTENANCE: _l("Maintenance"),
+    MachineStatus.RETIRED: _l("Retired"),
+}
+
+
+class WorkCalendar(Base):
+    """A weekly shift pattern (e.g. "one shift, Mon-Fri") shared by machines."""
+
+    __tablename__ = "work_calendar"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    shifts: Mapped[list[CalendarShift]] = relationship(
+        back_populates="calendar", cascade="all, delete-orphan", order_by="CalendarShift.weekday"
+    )
+    exceptions: Mapped[list[CalendarException]] = relationship(
+        back_populates="calendar", cascade="all, delete-orphan"
+    )
+
+
+class CalendarShift(Base):
+    """Working time on one weekday, in minutes after local midnight (a night shift may pass 1440)."""
+
+    __tablename__ = "calendar_shift"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        CheckConstraint("start_minute >= 0 AND end_minute > start_minute AND end_minute <= 2880", name="span"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("work_calendar.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int]
+    start_minute: Mapped[int]
+    end_minute: Mapped[int]
+
+    calendar: Mapped[WorkCalendar] = relationship(back_populates="shifts")
+
+
+class CalendarException(Base):
+    """A holiday (no work) or an extra working day on a calendar."""
+
+    __tablename__ = "calendar_exception"
+    __table_args__ = (UniqueConstraint("calendar_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("work_calendar.id", ondelete="CASCADE"))
+    day: Mapped[dt.date]
+    working: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    calendar: Mapped[WorkCalendar] = relationship(back_populates="exceptions")
+
+
+class WorkCenter(Base):
+    __tablename__ = "work_center"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(Text)
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("work_calendar.id"))
+    # Changeover minutes when the product family changes and the setup matrix has no entry.
+    default_changeover_minutes: Mapped[int] = mapped_column(default=0)
+
+    calendar: Mapped[WorkCalendar | None] = relationship()
+    machines: Mapped[list[Machine]] = relationship(back_populates="work_center", order_by="Machine.code")
+
+    def __repr__(self) -> str:
+        return f"<WorkCenter {self.code}>"
+
+
+class Machine(Base):
+    __tablename__ = "machine"
+    __table_args__ = (CheckConstraint("year_built IS NULL OR year_built BETWEEN 1900 AND 2100", name="year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_center.id"), index=True)
+    make: Mapped[str | None] = mapped_column(String(80))
+    model: Mapped[str | None] = mapped_column(String(80))
+    year_built: Mapped[int | None]
+    has_data_connection: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[MachineStatus] = mapped_column(String(16), default=MachineStatus.AVAILABLE)
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("work_calendar.id"))
+    # Ideal cycle speed relative to the routing's standard times (OEE performance uses it later).
+    speed_factor: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1.000"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    work_center: Mapped[WorkCenter] = relationship(back_populates="machines")
+    calendar: Mapped[WorkCalendar | None] = relationship()
+
+    @property
+    def effective_calendar(self) -> WorkCalendar | None:
+        return self.calendar or self.work_center.calendar
+
+    def __repr__(self) -> str:
+        return f"<Machine {self.code}>"
+
+
+class MachineDowntime(Base):
+    """A period a machine cannot work: a breakdown, planned maintenance."""
+
+    __tablename__ = "machine_downtime"
+    __table_args__ = (CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"), index=True)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime | None]
+    kind: Mapped[str] = mapped_column(String(16), default="breakdown")
+    note: Mapped[str | None] = mapped_column(Text)
+
+    machine: Mapped[Machine] = relationship()

@@ -1,0 +1,148 @@
+"""JSON API: work orders (list, get, create, change status)."""
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import jsonify, request
+from flask_smorest import Blueprint
+
+from mes.api.auth import token_required
+from mes.api.schemas import PageQuerySchema
+from mes.core import idempotency
+from mes.core.auth import Permission, current_principal
+from mes.core.db import session
+from mes.core.errors import NotFound, ValidationError
+from mes.orders import services
+from mes.orders.models import Priority, WorkOrder, WorkOrderStatus
+from mes.routing.models import Product
+from sqlalchemy import select
+
+blp = Blueprint("api_orders", __name__, url_prefix="/api/v1/work-orders", description="Work orders")
+
+
+class WorkOrderSchema(ma.Schema):
+    id = ma.fields.Integer()
+    number = ma.fields.String()
+    product_id = ma.fields.Integer()
+    product = ma.fields.Function(lambda o: o.product.code)
+    quantity = ma.fields.Integer()
+    release_date = ma.fields.Date(allow_none=True)
+    due_date = ma.fields.Date()
+    priority = ma.fields.Enum(Priority, by_value=True)
+    customer = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    status = ma.fields.Enum(WorkOrderStatus, by_value=True)
+    parent_id = ma.fields.Integer(allow_none=True)
+    version = ma.fields.Integer(metadata={"description": "Send it back when changing the order (optimistic locking)."})
+    updated_at = ma.fields.DateTime()
+
+
+class WorkOrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(WorkOrderSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    page_size = ma.fields.Integer()
+
+
+class WorkOrderQuerySchema(PageQuerySchema):
+    q = ma.fields.String(metadata={"description": "Search number, customer, product code or name."})
+    status = ma.fields.List(ma.fields.Enum(WorkOrderStatus, by_value=True))
+    product = ma.fields.String(metadata={"description": "Product code."})
+    due_from = ma.fields.Date()
+    due_to = ma.fields.Date()
+    late = ma.fields.Boolean(load_default=False)
+    sort = ma.fields.String(load_default="due", validate=ma.validate.OneOf(list(services.SORTS)))
+
+
+class WorkOrderCreateSchema(ma.Schema):
+    number = ma.fields.String(validate=ma.validate.Length(max=40), metadata={"description": "Generated when left out."})
+    product = ma.fields.String(required=True, metadata={"description": "Product code."})
+    quantity = ma.fields.Integer(required=True, strict=True)
+    due_date = ma.fields.Date(required=True)
+    release_date = ma.fields.Date(allow_none=True)
+    priority = ma.fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
+    customer = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=120))
+    note = ma.fields.String(allow_none=True)
+
+
+class StatusChangeSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(list(services.TRANSITIONS)))
+    version = ma.fields.Integer(required=True, metadata={"description": "The version you read."})
+    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+
+
+def product_id_for(code: str) -> int:
+    product_id = session().scalar(select(Product.id).where(Product.code == code))
+    if product_id is None:
+        raise ValidationError(fields={"product": [f"Unknown product: {code}"]})
+    return product_id
+
+
+def _dump(order_id: int) -> dict[str, Any]:
+    session().expire_all()
+    order = session().get(WorkOrder, order_id)
+    return WorkOrderSchema().dump(order)
+
+
+@blp.route("/", methods=["GET"])
+@blp.arguments(WorkOrderQuerySchema, location="query")
+@blp.response(200, WorkOrderPageSchema)
+@token_required(Permission.VIEW_ORDERS)
+def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
+    f = services.OrderFilter(
+        q=args.get("q"), status=[s.value for s in args.get("status", [])],
+        product_id=product_id_for(args["product"]) if args.get("product") else None,
+        due_from=args.get("due_from"), due_to=args.get("due_to"), late=args["late"], sort=args["sort"],
+    )
+    rows, total = services.list_orders(f, page=args["page"], per_page=args["page_size"])
+    return {"items": rows, "total": total, "page": args["page"], "page_size": args["page_size"]}
+
+
+@blp.route("/<int:order_id>", methods=["GET"])
+@blp.response(200, WorkOrderSchema)
+@token_required(Permission.VIEW_ORDERS)
+def get_work_order(order_id: int) -> WorkOrder:
+    order = session().get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound()
+    return order
+
+
+@blp.route("/", methods=["POST"])
+@blp.arguments(WorkOrderCreateSchema)
+@blp.response(201, WorkOrderSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False,
+                      "description": "Retrying with the same key returns the first response instead of creating twice."}])
+@token_required(Permission.EDIT_ORDERS)
+def create_work_order(data: dict[str, Any]) -> Any:
+    product_id = product_id_for(data["product"])
+    payload = WorkOrderCreateSchema().dump(data)
+
+    def work(s):  # type: ignore[no-untyped-def]
+        order_id = services.create_in(s, services.WorkOrderInput(
+            product_id=product_id, quantity=data["quantity"], due_date=data["due_date"], number=data.get("number"),
+            release_date=data.get("release_date"), priority=data["priority"], customer=data.get("customer"),
+            note=data.get("note"),
+        ))
+        s.flush()
+        # The stored response is what a retry gets back, byte for byte.
+        return 201, WorkOrderSchema().dump(s.get(WorkOrder, order_id))
+
+    status, body, replayed = idempotency.run(
+        current_principal().id, request.headers.get("Idempotency-Key"), "work_order.create", payload, work
+    )
+    response = jsonify(body)
+    response.status_code = status
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blp.route("/<int:order_id>/status", methods=["POST"])
+@blp.arguments(StatusChangeSchema)
+@blp.response(200, WorkOrderSchema)
+@token_required(Permission.EDIT_ORDERS)
+def change_status(data: dict[str, Any], order_id: int) -> Any:
+    services.change_status(order_id, data["action"], data["version"], data.get("reason"))
+    return _dump(order_id)

@@ -1,0 +1,1 @@
+"""Quality: inspections, nonconformities and scrap reasons (built on the shop-floor reports)."""

@@ -1,0 +1,1 @@
+"""Owner reports: the daily output sheet (PDF) and dashboard figures."""

@@ -1,0 +1,1 @@
+"""Products, product families, versioned routings with flexible operations, setup matrices."""

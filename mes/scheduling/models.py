@@ -1,0 +1,104 @@
+"""Schedule versions (proposed until a planner publishes one), their operations, and pins."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mes.core.db import Base, utcnow
+
+
+class ScheduleStatus(enum.StrEnum):
+    RUNNING = "running"
+    FAILED = "failed"
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return str(SCHEDULE_STATUS_LABELS[self])
+
+
+SCHEDULE_STATUS_LABELS = {
+    ScheduleStatus.RUNNING: _l("Solving"),
+    ScheduleStatus.FAILED: _l("Failed"),
+    ScheduleStatus.DRAFT: _l("Draft"),
+    ScheduleStatus.PUBLISHED: _l("Published"),
+    ScheduleStatus.SUPERSEDED: _l("Superseded"),
+}
+
+
+class ScheduleVersion(Base):
+    __tablename__ = "schedule_version"
+    __table_args__ = (
+        Index(
+            "uq_schedule_one_published",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'published'"),
+            postgresql_where=text("status = 'published'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[ScheduleStatus] = mapped_column(String(16), default=ScheduleStatus.RUNNING)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Minute 0 of the solver's time axis.
+    origin: Mapped[dt.datetime]
+    time_limit_s: Mapped[int]
+    workers: Mapped[int]
+    solver_status: Mapped[str | None] = mapped_column(String(24))
+    phase: Mapped[str | None] = mapped_column(String(24))
+    objective_json: Mapped[str | None] = mapped_column(Text)
+    lower_bound: Mapped[int | None]
+    seconds: Mapped[float | None]
+    progress_json: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[dt.datetime | None]
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    published_by = relationship("User", foreign_keys=[published_by_id])
+    operations: Mapped[list[ScheduledOperation]] = relationship(
+        back_populates="schedule", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ScheduledOperation(Base):
+    __tablename__ = "scheduled_operation"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "operation_id"),
+        Index("ix_scheduled_operation_machine_start", "schedule_id", "machine_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedule_version.id", ondelete="CASCADE"))
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), index=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"))
+    setup_start_at: Mapped[dt.datetime]
+    start_at: Mapped[dt.datetime]
+    end_at: Mapped[dt.datetime]
+
+    schedule: Mapped[ScheduleVersion] = relationship(back_populates="operations")
+    operation = relationship("Operation")
+    machine = relationship("Machine")
+
+
+class OperationPin(Base):
+    """A planner's decision the solver must keep: this operation on this machine (and start)."""
+
+    __tablename__ = "operation_pin"
+
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), primary_key=True)
+    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"))
+    start_at: Mapped[dt.datetime | None]
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    pinned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

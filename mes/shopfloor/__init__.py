@@ -1,0 +1,1 @@
+"""The shop-floor terminal: dispatch lists, start/pause/finish, production reports."""
