@@ -42,8 +42,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
-    web.init_app(app)
     _register_blueprints(app)
+    # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
+    web.init_app(app)
     return app
 
 

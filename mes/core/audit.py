@@ -95,7 +95,7 @@ def _entries(session: Session) -> list[dict[str, Any]]:
                 user_id=actor.user_id,
                 actor=actor.name,
                 entity=obj.__tablename__,
-                entity_id=inspect(obj).identity[0],
+                entity_id=inspect(obj).mapper.primary_key_from_instance(obj)[0],
                 action=action,
                 field=field,
                 old_value=_render(old),

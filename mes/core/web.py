@@ -109,6 +109,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
+        from flask_babel import get_locale
+
         from mes.core.auth import Permission, can
 
-        return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"]}
+        return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"],
+                "current_locale": "zh_CN" if get_locale() and get_locale().language == "zh" else "en"}

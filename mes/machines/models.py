@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mes.core.db import Base, utcnow
+from mes.core.db import Base, str_enum, utcnow
 
 
 class MachineStatus(enum.StrEnum):
@@ -113,7 +113,7 @@ class Machine(Base):
     model: Mapped[str | None] = mapped_column(String(80))
     year_built: Mapped[int | None]
     has_data_connection: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[MachineStatus] = mapped_column(String(16), default=MachineStatus.AVAILABLE)
+    status: Mapped[MachineStatus] = mapped_column(str_enum(MachineStatus), default=MachineStatus.AVAILABLE)
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("work_calendar.id"))
     # Ideal cycle speed relative to the routing's standard times (OEE performance uses it later).
     speed_factor: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1.000"))

@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
-from mes.core.db import Base, utcnow
+from mes.core.db import Base, str_enum, utcnow
 
 Minutes = Numeric(10, 3)
 
@@ -108,11 +108,11 @@ class WorkOrder(Audited, Base):
     quantity: Mapped[int]
     release_date: Mapped[dt.date | None]
     due_date: Mapped[dt.date] = mapped_column(index=True)
-    priority: Mapped[Priority] = mapped_column(String(8), default=Priority.NORMAL)
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, 8), default=Priority.NORMAL)
     customer: Mapped[str | None] = mapped_column(String(120))
-    status: Mapped[WorkOrderStatus] = mapped_column(String(16), default=WorkOrderStatus.DRAFT)
+    status: Mapped[WorkOrderStatus] = mapped_column(str_enum(WorkOrderStatus), default=WorkOrderStatus.DRAFT)
     # The status to return to when a hold is released.
-    held_from: Mapped[WorkOrderStatus | None] = mapped_column(String(16))
+    held_from: Mapped[WorkOrderStatus | None] = mapped_column(str_enum(WorkOrderStatus))
     routing_id: Mapped[int | None] = mapped_column(ForeignKey("routing.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"))
     note: Mapped[str | None] = mapped_column(Text)
@@ -163,7 +163,7 @@ class Operation(Audited, Base):
     drawing: Mapped[str | None] = mapped_column(String(120))
     program_no: Mapped[str | None] = mapped_column(String(64))
     follows_previous: Mapped[bool] = mapped_column(default=True)
-    status: Mapped[OperationStatus] = mapped_column(String(16), default=OperationStatus.PENDING)
+    status: Mapped[OperationStatus] = mapped_column(str_enum(OperationStatus), default=OperationStatus.PENDING)
     # Running totals of the production reports, kept in the reports' own transaction.
     qty_good: Mapped[int] = mapped_column(default=0)
     qty_scrap: Mapped[int] = mapped_column(default=0)

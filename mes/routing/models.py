@@ -11,7 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
-from mes.core.db import Base, utcnow
+from mes.core.db import Base, str_enum, utcnow
 
 Minutes = Numeric(10, 3)
 
@@ -73,7 +73,7 @@ class Routing(Audited, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     version_no: Mapped[int]
-    status: Mapped[RoutingStatus] = mapped_column(String(16), default=RoutingStatus.DRAFT)
+    status: Mapped[RoutingStatus] = mapped_column(str_enum(RoutingStatus), default=RoutingStatus.DRAFT)
     effective_from: Mapped[dt.date | None]
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

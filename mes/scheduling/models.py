@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mes.core.db import Base, utcnow
+from mes.core.db import Base, str_enum, utcnow
 
 
 class ScheduleStatus(enum.StrEnum):
@@ -45,7 +45,7 @@ class ScheduleVersion(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[ScheduleStatus] = mapped_column(String(16), default=ScheduleStatus.RUNNING)
+    status: Mapped[ScheduleStatus] = mapped_column(str_enum(ScheduleStatus), default=ScheduleStatus.RUNNING)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     # Minute 0 of the solver's time axis.

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
-from mes.core.db import Base, utcnow
+from mes.core.db import Base, str_enum, utcnow
 
 
 class ReportKind(enum.StrEnum):
@@ -32,7 +32,7 @@ class ProductionReport(Audited, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[ReportKind] = mapped_column(String(16), default=ReportKind.PRODUCTION)
+    kind: Mapped[ReportKind] = mapped_column(str_enum(ReportKind), default=ReportKind.PRODUCTION)
     operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id"), index=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
     machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"))
