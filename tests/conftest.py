@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -72,6 +73,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production, even
+    while the test holds one open to call services directly."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
     config = {
         "DATABASE_URL": database_url,
@@ -82,7 +92,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides):  # type: ignore[no
         "PLANT_TIMEZONE": "Asia/Shanghai",
     }
     config.update(overrides)
-    return create_app(config)
+    application = create_app(config)
+    application.test_client_class = IsolatedClient
+    return application
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -139,6 +140,32 @@ def access_of(app: Flask, endpoint: str) -> Any:
     return access
 
 
+KIOSK_SESSION = "mes_kiosk_login"
+LAST_SEEN = "mes_last_seen"
+
+
+def end_idle_kiosk_session() -> None:
+    """``before_request``: shop-floor sessions end after inactivity, so the next worker at a shared
+    tablet never acts as the last one. Also names the actor of this request for the audit log."""
+    from flask import session
+    from flask_login import logout_user
+
+    from mes.core import audit
+
+    g.pop("mes_kiosk", None)
+    if session.get(KIOSK_SESSION) and current_user.is_authenticated:
+        if time.time() - session.get(LAST_SEEN, 0) > current_app.config["KIOSK_IDLE_SECONDS"]:
+            logout_user()
+            session.pop(KIOSK_SESSION, None)
+    if current_user.is_authenticated:
+        # The terminal's own "am I still logged in" poll must not count as activity.
+        if request.endpoint != "core.session_state":
+            session[LAST_SEEN] = time.time()
+        audit.set_actor(audit.Actor(current_user.id, current_user.username))
+    else:
+        audit.set_actor(audit.SYSTEM)
+
+
 def check_request_access() -> Any:
     """``before_request``: enforce the endpoint's declared access (default deny)."""
     if request.endpoint is None:
@@ -180,6 +207,7 @@ def init_app(app: Flask) -> LoginManager:
             return None
         return user
 
+    app.before_request(end_idle_kiosk_session)
     app.before_request(check_request_access)
     return manager
 

@@ -138,11 +138,15 @@ def init_app(app: Flask) -> Database:
     database = Database(app.config["DATABASE_URL"])
     app.extensions["mes.db"] = database
 
-    @app.teardown_appcontext
-    def _close_read_session(_exc: BaseException | None) -> None:
+    def _close_read_session(_exc: BaseException | None = None) -> None:
         session = g.pop("mes_read_session", None)
         if session is not None:
             session.close()
+
+    # Per request as well: an app context can outlive requests (CLI, tests), but a request must
+    # never see the previous request's session or its snapshot.
+    app.teardown_request(_close_read_session)
+    app.teardown_appcontext(_close_read_session)
 
     return database
 

@@ -1,7 +1,7 @@
 """Languages: English and Chinese (zh_CN), chosen per user, then per session, then by browser."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel
 from flask_login import current_user
 
@@ -21,14 +21,15 @@ def normalize(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False) and (chosen := normalize(current_user.locale)):
         return chosen
     if chosen := normalize(session.get("locale")):
         return chosen
-    if request:
-        match = request.accept_languages.best_match(["en", "zh-CN", "zh", "zh-Hans", "zh-TW"])
-        if chosen := normalize(match):
-            return chosen
+    match = request.accept_languages.best_match(["en", "zh-CN", "zh", "zh-Hans", "zh-TW"])
+    if chosen := normalize(match):
+        return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
-from mes.core import audit, services
+from mes.core import auth, services
 from mes.core.auth import login_required, public
 from mes.core.db import get_db
 from mes.core.forms import BadgeForm, LocaleForm, LoginForm, PasswordChangeForm, PinForm
@@ -21,25 +21,8 @@ from mes.core.web import hx_redirect, render
 
 bp = Blueprint("core", __name__)
 
-KIOSK_SESSION = "mes_kiosk_login"
-LAST_SEEN = "mes_last_seen"
-
-
-@bp.before_app_request
-def _end_idle_kiosk_session() -> None:
-    """Shop-floor sessions end after inactivity, so the next worker never acts as the last one."""
-    if session.get(KIOSK_SESSION) and current_user.is_authenticated:
-        idle = time.time() - session.get(LAST_SEEN, 0)
-        if idle > current_app.config["KIOSK_IDLE_SECONDS"]:
-            logout_user()
-            session.pop(KIOSK_SESSION, None)
-    if current_user.is_authenticated:
-        # The idle check's own poll must not count as activity.
-        if request.endpoint != "core.session_state":
-            session[LAST_SEEN] = time.time()
-        audit.set_actor(audit.Actor(current_user.id, current_user.username))
-    else:
-        audit.set_actor(audit.SYSTEM)
+KIOSK_SESSION = auth.KIOSK_SESSION
+LAST_SEEN = auth.LAST_SEEN
 
 
 def _device_key() -> str:

@@ -189,19 +189,23 @@ def _expect(order: WorkOrder, *allowed: WorkOrderStatus) -> None:
 def release(order_id: int, expected_version: int | None) -> None:
     """Release an order to the floor: its operations become a copy of the routing in force."""
     with transaction() as s:
-        order = _load(s, order_id, expected_version)
-        _expect(order, S.DRAFT)
-        routing = routing_services.routing_in_force(s, order.product_id, plant_today())
-        if routing is None:
-            product = s.get(Product, order.product_id)
-            raise InvalidTransition(
-                _l("Product %(code)s has no released routing in force. Release a routing first."), code=product.code if product else "?"
-            )
-        _snapshot(s, order, routing)
-        order.routing_id = routing.id
-        order.status = S.RELEASED
-        order.released_at = utcnow()
-        _touch(order)
+        release_in(s, order_id, expected_version)
+
+
+def release_in(s: Session, order_id: int, expected_version: int | None = None) -> None:
+    order = _load(s, order_id, expected_version)
+    _expect(order, S.DRAFT)
+    routing = routing_services.routing_in_force(s, order.product_id, plant_today())
+    if routing is None:
+        product = s.get(Product, order.product_id)
+        raise InvalidTransition(
+            _l("Product %(code)s has no released routing in force. Release a routing first."), code=product.code if product else "?"
+        )
+    _snapshot(s, order, routing)
+    order.routing_id = routing.id
+    order.status = S.RELEASED
+    order.released_at = utcnow()
+    _touch(order)
 
 
 def _snapshot(s: Session, order: WorkOrder, routing) -> None:  # type: ignore[no-untyped-def]
@@ -708,5 +712,3 @@ def operation_input_from(op: Operation) -> OperationInput:
         drawing=op.drawing, program_no=op.program_no, follows_previous=op.follows_previous,
     )
 
-
-__all__ = ["ACTIVE_STATUSES"]

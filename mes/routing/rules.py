@@ -66,11 +66,11 @@ def validate_operation(op: OperationInput) -> dict[str, list]:
     _check_minutes(errors, "setup_minutes", op.setup_minutes)
     _check_minutes(errors, "run_minutes", op.run_minutes)
     seen: set[int] = set()
-    for i, m in enumerate(op.machines):
-        _check_minutes(errors, f"machines-{i}-setup_minutes", m.setup_minutes)
-        _check_minutes(errors, f"machines-{i}-run_minutes", m.run_minutes)
+    for m in op.machines:
+        _check_minutes(errors, f"machine-{m.machine_id}-setup_minutes", m.setup_minutes)
+        _check_minutes(errors, f"machine-{m.machine_id}-run_minutes", m.run_minutes)
         if m.run_minutes == 0 and m.setup_minutes == 0:
-            errors.setdefault(f"machines-{i}-run_minutes", []).append(_l("Give a run or setup time."))
+            errors.setdefault(f"machine-{m.machine_id}-run_minutes", []).append(_l("Give a run or setup time."))
         if m.machine_id in seen:
             errors.setdefault("machines", []).append(_l("A machine is listed twice."))
         seen.add(m.machine_id)

@@ -82,12 +82,12 @@ def _check_references(s: Session, data: OperationInput) -> dict[str, list]:
     errors: dict[str, list] = {}
     if data.work_center_id and s.get(WorkCenter, data.work_center_id) is None:
         errors["work_center_id"] = [_l("Unknown work center.")]
-    for i, m in enumerate(data.machines):
+    for m in data.machines:
         machine = s.get(Machine, m.machine_id)
         if machine is None:
-            errors[f"machines-{i}-machine_id"] = [_l("Unknown machine.")]
+            errors.setdefault("machines", []).append(_l("Unknown machine."))
         elif machine.status == MachineStatus.RETIRED:
-            errors[f"machines-{i}-machine_id"] = [_l("Machine %(code)s is retired.", code=machine.code)]
+            errors.setdefault("machines", []).append(_l("Machine %(code)s is retired.", code=machine.code))
     if not data.machines and data.work_center_id and not errors:
         usable = s.scalar(
             select(func.count()).select_from(Machine).where(
@@ -150,24 +150,28 @@ def _set_predecessors(s: Session, routing: Routing, op: RoutingOperation, data: 
 def create_version(product_id: int, copy_from_id: int | None = None, note: str | None = None) -> int:
     """A new draft version of a product's routing, copied from ``copy_from_id`` (or the newest)."""
     with transaction() as s:
-        product = s.get(Product, product_id)
-        if product is None:
-            raise NotFound()
-        last = s.scalar(select(func.max(Routing.version_no)).where(Routing.product_id == product_id)) or 0
-        routing = Routing(product_id=product_id, version_no=last + 1, status=RoutingStatus.DRAFT, note=note,
-                          updated_by_id=current_actor().user_id)
-        s.add(routing)
-        source_id = copy_from_id or s.scalar(
-            select(Routing.id).where(Routing.product_id == product_id, Routing.id != None)  # noqa: E711
-            .order_by(Routing.version_no.desc()).limit(1)
-        )
-        s.flush()
-        if source_id:
-            source = s.get(Routing, source_id)
-            if source is None or source.product_id != product_id:
-                raise ValidationError(fields={"copy_from": [_l("That routing belongs to another product.")]})
-            _copy_operations(s, source, routing)
-        return routing.id
+        return create_version_in(s, product_id, copy_from_id, note)
+
+
+def create_version_in(s: Session, product_id: int, copy_from_id: int | None = None, note: str | None = None,
+                      copy: bool = True) -> int:
+    if s.get(Product, product_id) is None:
+        raise NotFound()
+    source = None
+    if copy_from_id:
+        source = s.get(Routing, copy_from_id)
+        if source is None or source.product_id != product_id:
+            raise ValidationError(fields={"copy_from": [_l("That routing belongs to another product.")]})
+    elif copy:
+        source = s.scalar(select(Routing).where(Routing.product_id == product_id).order_by(Routing.version_no.desc()).limit(1))
+    last = s.scalar(select(func.max(Routing.version_no)).where(Routing.product_id == product_id)) or 0
+    routing = Routing(product_id=product_id, version_no=last + 1, status=RoutingStatus.DRAFT, note=note,
+                      updated_by_id=current_actor().user_id)
+    s.add(routing)
+    s.flush()
+    if source is not None:
+        _copy_operations(s, source, routing)
+    return routing.id
 
 
 def _copy_operations(s: Session, source: Routing, target: Routing) -> None:
@@ -285,25 +289,30 @@ def release(routing_id: int, expected_version: int | None, effective_from: dt.da
     """Put a draft in force from ``effective_from`` (today by default). Versions it supersedes
     become obsolete once it is effective."""
     with transaction() as s:
-        routing = _load(s, routing_id, expected_version)
-        if not routing.operations:
-            raise ValidationError(_l("A routing needs at least one operation before it can be released."))
-        for op in routing.operations:
-            data = OperationInput(name=op.name, work_center_id=op.work_center_id, setup_minutes=op.setup_minutes,
-                                  run_minutes=op.run_minutes, machines=[_mt(m) for m in op.machines])
-            errors = validate_operation(data) or _check_references(s, data)
-            if errors:
-                raise ValidationError(
-                    _l("Operation %(seq)s is incomplete: %(problem)s"), seq=op.seq,
-                    problem="; ".join(str(m) for msgs in errors.values() for m in msgs),
-                )
-        _check_graph(routing)
-        today = plant_today()
-        routing.status = RoutingStatus.RELEASED
-        routing.effective_from = effective_from or today
-        _touch(routing)
-        s.flush()
-        _retire_superseded(s, routing.product_id, today)
+        release_in(s, routing_id, expected_version, effective_from)
+
+
+def release_in(s: Session, routing_id: int, expected_version: int | None = None,
+               effective_from: dt.date | None = None) -> None:
+    routing = _load(s, routing_id, expected_version)
+    if not routing.operations:
+        raise ValidationError(_l("A routing needs at least one operation before it can be released."))
+    for op in routing.operations:
+        data = OperationInput(name=op.name, work_center_id=op.work_center_id, setup_minutes=op.setup_minutes,
+                              run_minutes=op.run_minutes, machines=[_mt(m) for m in op.machines])
+        errors = validate_operation(data) or _check_references(s, data)
+        if errors:
+            raise ValidationError(
+                _l("Operation %(seq)s is incomplete: %(problem)s"), seq=op.seq,
+                problem="; ".join(str(m) for msgs in errors.values() for m in msgs),
+            )
+    _check_graph(routing)
+    today = plant_today()
+    routing.status = RoutingStatus.RELEASED
+    routing.effective_from = effective_from or today
+    _touch(routing)
+    s.flush()
+    _retire_superseded(s, routing.product_id, today)
 
 
 def _retire_superseded(s: Session, product_id: int, today: dt.date) -> None:
