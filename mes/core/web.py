@@ -83,7 +83,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Response:
-        return _error_response(exc.status, exc.text(), exc.to_dict())
+        message = exc.text()
+        if exc.fields and exc.message is type(exc).default_message:
+            # No form draws these field errors: say them in the message itself.
+            message = " ".join(str(m) for msgs in exc.fields.values() for m in msgs)
+        return _error_response(exc.status, message, exc.to_dict())
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> Response:

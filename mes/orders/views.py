@@ -1,19 +1,282 @@
-"""Work order pages."""
+"""Work order pages: the list (search, filters, paging), create and edit, the detail with
+per-operation progress, state changes, splitting, and changes to the remaining operations."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from typing import Any
+
+from flask import Blueprint, Response, g, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from mes.core.auth import Permission, requires
-from mes.core.web import render
+from mes.core.clock import plant_today
+from mes.core.db import session
+from mes.core.errors import NotFound, ValidationError
+from mes.core.web import hx_redirect, render
+from mes.machines.models import WorkCenter
 from mes.orders import services
+from mes.orders.forms import SplitForm, WorkOrderForm
+from mes.orders.models import PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, OperationStatus, Priority, WorkOrder
+from mes.routing.forms import parse_date, parse_operation
+from mes.routing.models import Product
+from mes.routing.views import _machines_for, form_machine_ids, form_values, op_values
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
+PER_PAGE = 50
+
+
+def _filter_from_args() -> services.OrderFilter:
+    errors: dict[str, list] = {}
+    f = services.OrderFilter(
+        q=(request.args.get("q") or "").strip() or None,
+        status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS],
+        product_id=request.args.get("product", type=int),
+        due_from=parse_date(request.args.get("due_from"), "due_from", errors),
+        due_to=parse_date(request.args.get("due_to"), "due_to", errors),
+        late=bool(request.args.get("late")),
+        sort=request.args.get("sort") if request.args.get("sort") in services.SORTS else "due",
+    )
+    if errors:
+        raise ValidationError(fields=errors)
+    return f
 
 
 @bp.route("/")
 @requires(Permission.VIEW_ORDERS)
 def list_orders() -> Response:
-    f = services.OrderFilter(q=request.args.get("q"), status=request.args.getlist("status"),
-                             late=bool(request.args.get("late")))
-    rows, total = services.list_orders(f, page=request.args.get("page", 1, type=int))
-    return render("orders/list.html", "orders/_results.html", orders=rows, total=total, f=f)
+    f = _filter_from_args()
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = services.list_orders(f, page=page, per_page=PER_PAGE)
+    products = session().scalars(select(Product).order_by(Product.code)).all()
+    args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
+
+    def page_url(n: int) -> str:
+        return url_for("orders.list_orders", page=n, **_multi(request.args, exclude="page"))
+
+    return render("orders/list.html", "orders/_results.html", orders=rows, total=total, f=f, page=page,
+                  pages=max((total + PER_PAGE - 1) // PER_PAGE, 1), page_url=page_url, products=products,
+                  statuses=WORK_ORDER_STATUS_LABELS, today=plant_today(), args=args)
+
+
+def _multi(args: Any, exclude: str) -> dict[str, list[str]]:
+    return {k: args.getlist(k) for k in args if k != exclude}
+
+
+def _product_choices() -> list[tuple[int, str]]:
+    return [(p.id, f"{p.code} · {p.name}") for p in session().scalars(
+        select(Product).where(Product.active.is_(True)).order_by(Product.code))]
+
+
+def _order_input(form: WorkOrderForm) -> services.WorkOrderInput:
+    return services.WorkOrderInput(
+        product_id=form.product_id.data, quantity=form.quantity.data, due_date=form.due_date.data,
+        number=form.number.data, release_date=form.release_date.data, priority=Priority(form.priority.data),
+        customer=form.customer.data, note=form.note.data,
+    )
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    aliases = {"product": "product_id"}
+    for field, errors in exc.fields.items():
+        target = getattr(form, aliases.get(field, field), None)
+        if target is not None:
+            target.errors = [str(e) for e in errors]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_ORDERS)
+def new_order() -> Response:
+    form = WorkOrderForm()
+    form.product_id.choices = _product_choices()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order_id = services.create(_order_input(form))
+            return hx_redirect(url_for("orders.detail", order_id=order_id))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+            status = 422
+    elif form.errors:
+        status = 422
+    return render("orders/form.html", "orders/_form.html", status=status, form=form, order=None)
+
+
+@bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
+@requires(Permission.EDIT_ORDERS)
+def edit_order(order_id: int) -> Response:
+    order = services.get(order_id)
+    form = WorkOrderForm(obj=order) if request.method == "GET" else WorkOrderForm()
+    form.product_id.choices = _product_choices()
+    if request.method == "GET":
+        form.priority.data = order.priority.value
+        form.version.data = str(order.version)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update(order_id, int(form.version.data or 0) or None, _order_input(form))
+            return hx_redirect(url_for("orders.detail", order_id=order_id))
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+            status = 422
+    elif form.errors:
+        status = 422
+    return render("orders/form.html", "orders/_form.html", status=status, form=form, order=order)
+
+
+def _detail(order_id: int, status: int = 200, **extra: Any) -> Response:
+    order = services.get(order_id)
+    split_form = extra.pop("split_form", None) or SplitForm(formdata=None, version=order.version)
+    children = session().scalars(select(WorkOrder).where(WorkOrder.parent_id == order_id)).all()
+    return render("orders/detail.html", "orders/_order_body.html", status=status, order=order,
+                  progress=services.progress(order), split_form=split_form, children=children,
+                  today=plant_today(), priorities=PRIORITY_LABELS, **extra)
+
+
+@bp.route("/<int:order_id>")
+@requires(Permission.VIEW_ORDERS)
+def detail(order_id: int) -> Response:
+    return _detail(order_id)
+
+
+def _version() -> int | None:
+    raw = request.form.get("version")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+@bp.route("/<int:order_id>/status", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def change_status(order_id: int) -> Response:
+    services.change_status(order_id, request.form.get("action", ""), _version(), request.form.get("reason"))
+    return _detail(order_id)
+
+
+@bp.route("/<int:order_id>/split", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def split(order_id: int) -> Response:
+    form = SplitForm()
+    if form.validate_on_submit():
+        try:
+            child_id = services.split(order_id, _version(), form.quantity.data, form.reason.data, form.due_date.data)
+            return _detail(order_id, notices=[_l("Split off as work order %(number)s.",
+                                                 number=session().get(WorkOrder, child_id).number)])
+        except ValidationError as exc:
+            if not exc.fields:
+                raise
+            _apply_errors(form, exc)
+    return _detail(order_id, status=422, split_form=form, show_split=True)
+
+
+# --- changes to the remaining operations of a released order -------------------------------------
+
+
+def _op_form(order: WorkOrder, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
+    g.keep_target = True
+    action = (url_for("orders.change_operation", order_id=order.id, operation_id=op.id) if op
+              else url_for("orders.insert_operation", order_id=order.id))
+    return render(
+        "routing/_operation_form.html", "routing/_operation_form.html", status=status, routing=None, op=op,
+        values=values, errors=errors, machines=_machines_for(values.get("work_center_id"), list(values.get("machines", {}))),
+        centers=session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all(), action=action,
+        version=order.version, target="#order", reason_required=True,
+        cancel_url=url_for("orders.detail", order_id=order.id),
+        refresh_url=url_for("orders.refresh_operation_form", order_id=order.id),
+    )
+
+
+@bp.route("/<int:order_id>/operations/new")
+@requires(Permission.EDIT_ORDERS)
+def new_operation(order_id: int) -> Response:
+    order = services.get(order_id)
+    after = request.args.get("after", type=int)
+    seqs = sorted(op.seq for op in order.operations)
+    seq = (seqs[-1] if seqs else 0) + 10
+    if after is not None:
+        nxt = next((x for x in seqs if x > after), None)
+        # Between two operations numbered 10 apart, the inserted one becomes 15 (or 11, ...).
+        seq = next((c for c in (after + 5, after + 1) if c not in seqs and (nxt is None or c < nxt)), None)
+    values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": request.args.get("work_center_id", type=int)}
+    return _op_form(order, None, values, {})
+
+
+@bp.route("/<int:order_id>/operations/<int:operation_id>/edit")
+@requires(Permission.EDIT_ORDERS)
+def edit_operation(order_id: int, operation_id: int) -> Response:
+    order = services.get(order_id)
+    op = next((o for o in order.operations if o.id == operation_id), None)
+    if op is None:
+        raise NotFound()
+    preds = next(p.predecessors for p in services.progress(order) if p.operation.id == op.id)
+    values = op_values(op, preds)
+    return _op_form(order, op, values, {})
+
+
+@bp.route("/<int:order_id>/operations/form")
+@requires(Permission.EDIT_ORDERS)
+def refresh_operation_form(order_id: int) -> Response:
+    order = services.get(order_id)
+    op = next((o for o in order.operations if o.id == request.args.get("operation_id", type=int)), None)
+    ids = [int(x) for x in request.args.getlist("machine_ids") if x.isdigit()]
+    return _op_form(order, op, form_values(request.args, ids), {})
+
+
+def _save(order_id: int, operation_id: int | None) -> Response:
+    order = services.get(order_id)
+    op = next((o for o in order.operations if o.id == operation_id), None) if operation_id else None
+    if operation_id and op is None:
+        raise NotFound()
+    machine_ids = form_machine_ids()
+    data, errors = parse_operation(request.form, machine_ids)
+    seq = None
+    if op is None and (request.form.get("seq") or "").strip():
+        try:
+            seq = int(request.form["seq"])
+        except ValueError:
+            errors.setdefault("seq", []).append(_l("Enter a whole number."))
+    if not errors:
+        try:
+            if op is None:
+                services.insert_operation(order_id, _version(), data, seq, request.form.get("reason"))
+            else:
+                services.change_operation(order_id, op.id, _version(), data, request.form.get("reason"))
+            return _detail(order_id)
+        except ValidationError as exc:
+            if not exc.fields:
+                raise
+            errors = exc.fields
+    return _op_form(order, op, form_values(request.form, machine_ids), errors, status=422)
+
+
+@bp.route("/<int:order_id>/operations", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def insert_operation(order_id: int) -> Response:
+    return _save(order_id, None)
+
+
+@bp.route("/<int:order_id>/operations/<int:operation_id>", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def change_operation(order_id: int, operation_id: int) -> Response:
+    return _save(order_id, operation_id)
+
+
+@bp.route("/<int:order_id>/operations/<int:operation_id>/skip", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def skip_operation(order_id: int, operation_id: int) -> Response:
+    services.skip_operation(order_id, operation_id, _version(), request.form.get("reason"))
+    return _detail(order_id)
+
+
+@bp.route("/<int:order_id>/operations/<int:operation_id>/restore", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def restore_operation(order_id: int, operation_id: int) -> Response:
+    services.restore_operation(order_id, operation_id, _version(), request.form.get("reason"))
+    return _detail(order_id)
+
+
+@bp.route("/<int:order_id>/operations/<int:operation_id>/move", methods=["POST"])
+@requires(Permission.EDIT_ORDERS)
+def move_operation(order_id: int, operation_id: int) -> Response:
+    direction = -1 if request.form.get("direction") == "up" else 1
+    services.move_operation(order_id, operation_id, _version(), direction, request.form.get("reason"))
+    return _detail(order_id)
+
+

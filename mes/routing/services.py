@@ -379,30 +379,35 @@ def create_product(data: ProductInput) -> int:
         return product.id
 
 
-def set_changeover(work_center_id: int, from_family_id: int, to_family_id: int, minutes: int | None) -> None:
-    """Set (or with ``None`` clear) the changeover minutes between two families on a work center."""
-    if minutes is not None and not 0 <= minutes <= 10080:
-        raise ValidationError(fields={"minutes": [_l("Between 0 and 10080 minutes.")]})
+def set_changeovers(work_center_id: int, values: dict[tuple[int, int], int | None], default: int | None = None) -> None:
+    """Save a work center's setup matrix: minutes per (from family, to family); None clears a cell
+    (the work center's default applies)."""
+    errors = {f"m-{a}-{b}": [_l("Between 0 and 10080 minutes.")] for (a, b), v in values.items()
+              if v is not None and not 0 <= v <= 10080}
+    if default is not None and not 0 <= default <= 10080:
+        errors["default"] = [_l("Between 0 and 10080 minutes.")]
+    if errors:
+        raise ValidationError(fields=errors)
     with transaction() as s:
-        if s.get(WorkCenter, work_center_id) is None:
+        center = s.get(WorkCenter, work_center_id)
+        if center is None:
             raise NotFound()
-        for family_id in (from_family_id, to_family_id):
-            if s.get(ProductFamily, family_id) is None:
+        if default is not None:
+            center.default_changeover_minutes = default
+        families = set(s.scalars(select(ProductFamily.id)))
+        rows = {(r.from_family_id, r.to_family_id): r for r in
+                s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == work_center_id))}
+        for (a, b), minutes in values.items():
+            if a not in families or b not in families:
                 raise NotFound()
-        row = s.scalar(
-            select(SetupMatrixEntry).where(
-                SetupMatrixEntry.work_center_id == work_center_id,
-                SetupMatrixEntry.from_family_id == from_family_id,
-                SetupMatrixEntry.to_family_id == to_family_id,
-            )
-        )
-        if minutes is None:
-            if row is not None:
-                s.delete(row)
-        elif row is None:
-            s.add(SetupMatrixEntry(work_center_id=work_center_id, from_family_id=from_family_id, to_family_id=to_family_id, minutes=minutes))
-        else:
-            row.minutes = minutes
+            row = rows.get((a, b))
+            if minutes is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(SetupMatrixEntry(work_center_id=work_center_id, from_family_id=a, to_family_id=b, minutes=minutes))
+            elif row.minutes != minutes:
+                row.minutes = minutes
 
 
 def changeover_minutes(s: Session, work_center_id: int) -> tuple[int, dict[tuple[int, int], int]]:
