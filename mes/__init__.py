@@ -38,7 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask_wtf import CSRFProtect
 
     db.init_app(app)
-    audit.install()
+    audit.install(db.Base)
     i18n.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)

@@ -1,6 +1,6 @@
 """The audit log: every change to audited records becomes one row per changed field.
 
-Rows are written from a session hook in the same transaction as the change, so an audit entry
+Rows are written from mapper hooks on the same connection, in the same transaction as the change, so an audit entry
 exists exactly when the change does. Who made the change and why come from the request context
 (:func:`actor_context`, :func:`reason`).
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import Session
 
 from mes.core.db import utcnow
@@ -82,72 +82,70 @@ def _render(value: Any) -> str | None:
     return str(value)
 
 
-def _entries(session: Session) -> list[dict[str, Any]]:
+def _row(obj: Any, action: str, field: str | None, old: Any, new: Any) -> dict[str, Any]:
     actor = current_actor()
-    why = _reason.get()
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-
-    def row(obj: Any, action: str, field: str | None, old: Any, new: Any) -> None:
-        rows.append(
-            dict(
-                at=now,
-                user_id=actor.user_id,
-                actor=actor.name,
-                entity=obj.__tablename__,
-                entity_id=inspect(obj).mapper.primary_key_from_instance(obj)[0],
-                action=action,
-                field=field,
-                old_value=_render(old),
-                new_value=_render(new),
-                reason=why,
-            )
-        )
-
-    for obj in session.new:
-        if isinstance(obj, Audited):
-            values = {
-                attr.key: _render(getattr(obj, attr.key))
-                for attr in inspect(obj).mapper.column_attrs
-                if attr.key not in obj.__audit_exclude__ and getattr(obj, attr.key) is not None
-            }
-            row(obj, "create", None, None, values)
-    for obj in session.dirty:
-        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
-            continue
-        state = inspect(obj)
-        for attr in state.mapper.column_attrs:
-            if attr.key in obj.__audit_exclude__:
-                continue
-            history = state.attrs[attr.key].history
-            if not history.has_changes():
-                continue
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            if _render(old) != _render(new):
-                row(obj, "update", attr.key, old, new)
-    for obj in session.deleted:
-        if isinstance(obj, Audited):
-            row(obj, "delete", None, None, None)
-    return rows
+    return dict(
+        at=utcnow(),
+        user_id=actor.user_id,
+        actor=actor.name,
+        entity=obj.__tablename__,
+        entity_id=inspect(obj).mapper.primary_key_from_instance(obj)[0],
+        action=action,
+        field=field,
+        old_value=_render(old),
+        new_value=_render(new),
+        reason=_reason.get(),
+    )
 
 
-def install(session_class: type[Session] = Session) -> None:
-    """Hook the audit writer into every session (idempotent)."""
-    if event.contains(session_class, "after_flush", _after_flush):
+def _after_insert(_mapper: Any, connection: Connection, obj: Any) -> None:
+    if not isinstance(obj, Audited):
         return
-    event.listen(session_class, "after_flush", _after_flush)
-    event.listen(session_class, "before_flush", _refuse_audit_changes)
+    values = {
+        attr.key: _render(getattr(obj, attr.key))
+        for attr in inspect(obj).mapper.column_attrs
+        if attr.key not in obj.__audit_exclude__ and getattr(obj, attr.key) is not None
+    }
+    connection.execute(insert(AuditEntry), [_row(obj, "create", None, None, values)])
 
 
-def _after_flush(session: Session, _context: Any) -> None:
-    rows = _entries(session)
+def _after_update(_mapper: Any, connection: Connection, obj: Any) -> None:
+    if not isinstance(obj, Audited):
+        return
+    state = inspect(obj)
+    rows = []
+    for attr in state.mapper.column_attrs:
+        if attr.key in obj.__audit_exclude__:
+            continue
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if _render(old) != _render(new):
+            rows.append(_row(obj, "update", attr.key, old, new))
     if rows:
-        session.connection().execute(insert(AuditEntry), rows)
+        connection.execute(insert(AuditEntry), rows)
+
+
+def _after_delete(_mapper: Any, connection: Connection, obj: Any) -> None:
+    # Mapper events see every deleted row, including orphans removed by a cascade.
+    if isinstance(obj, Audited):
+        connection.execute(insert(AuditEntry), [_row(obj, "delete", None, None, None)])
+
+
+def install(base: type) -> None:
+    """Hook the audit writer into every mapped class under ``base`` (idempotent)."""
+    if event.contains(base, "after_insert", _after_insert):
+        return
+    event.listen(base, "after_insert", _after_insert, propagate=True)
+    event.listen(base, "after_update", _after_update, propagate=True)
+    event.listen(base, "after_delete", _after_delete, propagate=True)
+    event.listen(Session, "before_flush", _refuse_audit_changes)
 
 
 def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> None:
     # The database refuses it too (triggers); failing here gives a clearer traceback.
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, (AuditEntry,)) or getattr(obj, "__append_only__", False):
+        if isinstance(obj, AuditEntry) or getattr(obj, "__append_only__", False):
             raise RuntimeError(f"{type(obj).__name__} rows are append-only")

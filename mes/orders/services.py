@@ -199,7 +199,7 @@ def release_in(s: Session, order_id: int, expected_version: int | None = None) -
     if routing is None:
         product = s.get(Product, order.product_id)
         raise InvalidTransition(
-            _l("Product %(code)s has no released routing in force. Release a routing first."), code=product.code if product else "?"
+            _l("Product %(product)s has no released routing in force. Release a routing first."), product=product.code if product else "?"
         )
     _snapshot(s, order, routing)
     order.routing_id = routing.id
@@ -226,7 +226,7 @@ def _snapshot(s: Session, order: WorkOrder, routing) -> None:  # type: ignore[no
 
 
 def hold(order_id: int, expected_version: int | None, reason: str | None) -> None:
-    with transaction() as s, audit.reason(_require_reason(reason)):
+    with audit.reason(_require_reason(reason)), transaction() as s:
         order = _load(s, order_id, expected_version)
         _expect(order, S.RELEASED, S.IN_PROGRESS)
         order.held_from = order.status
@@ -248,7 +248,7 @@ def has_reports(s: Session, order_id: int) -> bool:
 
 
 def cancel(order_id: int, expected_version: int | None, reason: str | None) -> None:
-    with transaction() as s, audit.reason(_require_reason(reason)):
+    with audit.reason(_require_reason(reason)), transaction() as s:
         order = _load(s, order_id, expected_version)
         _expect(order, S.DRAFT, S.RELEASED, S.ON_HOLD)
         if has_reports(s, order_id) or any(op.status.started for op in order.operations):
@@ -303,7 +303,7 @@ def split(order_id: int, expected_version: int | None, quantity: int | None, rea
     what was reported, and neither lot has more good pieces than pieces.
     """
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _expect(order, S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD)
         if quantity is None or not 1 <= quantity < order.quantity:
@@ -458,7 +458,7 @@ def insert_operation(order_id: int, expected_version: int | None, data: Operatio
                      reason: str | None) -> int:
     """Add an operation (e.g. rework) to a released order. ``seq`` places it; by default last."""
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _changeable(order)
         routing_services.validate_input(s, data)
@@ -485,7 +485,7 @@ def change_operation(order_id: int, operation_id: int, expected_version: int | N
                      reason: str | None) -> None:
     """Change a not-yet-started operation: machines, times, instructions, predecessors."""
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _changeable(order)
         op = _op(order, operation_id)
@@ -503,7 +503,7 @@ def change_operation(order_id: int, operation_id: int, expected_version: int | N
 def skip_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
     """Leave out an operation that has not started (e.g. no painting for this lot)."""
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _changeable(order)
         op = _op(order, operation_id)
@@ -519,7 +519,7 @@ def skip_operation(order_id: int, operation_id: int, expected_version: int | Non
 
 def restore_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _changeable(order)
         op = _op(order, operation_id)
@@ -535,7 +535,7 @@ def move_operation(order_id: int, operation_id: int, expected_version: int | Non
                    reason: str | None) -> None:
     """Swap a pending operation with its neighbour in sequence; started ones stay where they are."""
     why = _require_reason(reason)
-    with transaction() as s, audit.reason(why):
+    with audit.reason(why), transaction() as s:
         order = _load(s, order_id, expected_version)
         _changeable(order)
         ops = sorted(order.operations, key=lambda o: o.seq)
