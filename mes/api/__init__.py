@@ -11,11 +11,12 @@ def init_api(app: Flask) -> None:
     from mes.api.auth import SECURITY_SCHEME
     from mes.machines.api import blp as machines_blp
     from mes.orders.api import blp as orders_blp
+    from mes.routing.api import blp as routings_blp
     from mes.routing.import_api import blp as imports_blp
 
     api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     csrf = app.extensions["csrf"]
-    for blp in (orders_blp, machines_blp, imports_blp):
+    for blp in (orders_blp, routings_blp, machines_blp, imports_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)

@@ -6,6 +6,7 @@ from typing import Any
 import marshmallow as ma
 from flask import jsonify, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from mes.api.auth import token_required
 from mes.api.schemas import PageQuerySchema
@@ -15,8 +16,8 @@ from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.orders import services
 from mes.orders.models import Priority, WorkOrder, WorkOrderStatus
+from mes.routing.api import OperationSchema, operation_input, operation_json
 from mes.routing.models import Product
-from sqlalchemy import select
 
 blp = Blueprint("api_orders", __name__, url_prefix="/api/v1/work-orders", description="Work orders")
 
@@ -79,10 +80,12 @@ def product_id_for(code: str) -> int:
     return product_id
 
 
-def _dump(order_id: int) -> dict[str, Any]:
+def _fresh(order_id: int) -> WorkOrder:
     session().expire_all()
     order = session().get(WorkOrder, order_id)
-    return WorkOrderSchema().dump(order)
+    if order is None:
+        raise NotFound()
+    return order
 
 
 @blp.route("/", methods=["GET"])
@@ -145,4 +148,83 @@ def create_work_order(data: dict[str, Any]) -> Any:
 @token_required(Permission.EDIT_ORDERS)
 def change_status(data: dict[str, Any], order_id: int) -> Any:
     services.change_status(order_id, data["action"], data["version"], data.get("reason"))
-    return _dump(order_id)
+    return _fresh(order_id)
+
+
+# --- the operations of one order, and changes to the remaining ones ------------------------------
+
+class OperationProgressSchema(OperationSchema):
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    good = ma.fields.Integer()
+    scrap = ma.fields.Integer()
+    remaining = ma.fields.Integer()
+    planned_start = ma.fields.DateTime(allow_none=True)
+    planned_end = ma.fields.DateTime(allow_none=True)
+    planned_machine = ma.fields.String(allow_none=True)
+
+
+class OperationChangeSchema(ma.Schema):
+    version = ma.fields.Integer(required=True, metadata={"description": "The work order version you read."})
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    operation = ma.fields.Nested(OperationSchema, required=True)
+
+
+class OperationActionSchema(ma.Schema):
+    version = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    direction = ma.fields.String(validate=ma.validate.OneOf(["up", "down"]), metadata={"description": "For move."})
+
+
+def _operations_json(order_id: int) -> list[dict[str, Any]]:
+    session().expire_all()
+    order = services.get(order_id)
+    out = []
+    for p in services.progress(order):
+        row = operation_json(p.operation, p.predecessors)
+        row.update(id=p.operation.id, status=p.operation.status.value, good=p.good, scrap=p.scrap, remaining=p.remaining,
+                   planned_start=p.planned_start, planned_end=p.planned_end, planned_machine=p.planned_machine)
+        out.append(row)
+    return out
+
+
+@blp.route("/<int:order_id>/operations", methods=["GET"])
+@blp.response(200, OperationProgressSchema(many=True))
+@token_required(Permission.VIEW_ORDERS)
+def list_operations(order_id: int) -> list[dict[str, Any]]:
+    return _operations_json(order_id)
+
+
+@blp.route("/<int:order_id>/operations", methods=["POST"])
+@blp.arguments(OperationChangeSchema)
+@blp.response(201, OperationProgressSchema(many=True))
+@token_required(Permission.EDIT_ORDERS)
+def insert_operation(data: dict[str, Any], order_id: int) -> tuple[list[dict[str, Any]], int]:
+    op = data["operation"]
+    services.insert_operation(order_id, data["version"], operation_input(op), op.get("seq"), data["reason"])
+    return _operations_json(order_id), 201
+
+
+@blp.route("/<int:order_id>/operations/<int:operation_id>", methods=["PUT"])
+@blp.arguments(OperationChangeSchema)
+@blp.response(200, OperationProgressSchema(many=True))
+@token_required(Permission.EDIT_ORDERS)
+def change_operation(data: dict[str, Any], order_id: int, operation_id: int) -> list[dict[str, Any]]:
+    services.change_operation(order_id, operation_id, data["version"], operation_input(data["operation"]), data["reason"])
+    return _operations_json(order_id)
+
+
+@blp.route("/<int:order_id>/operations/<int:operation_id>/<any(skip, restore, move):action>", methods=["POST"])
+@blp.arguments(OperationActionSchema)
+@blp.response(200, OperationProgressSchema(many=True))
+@token_required(Permission.EDIT_ORDERS)
+def operation_action(data: dict[str, Any], order_id: int, operation_id: int, action: str) -> list[dict[str, Any]]:
+    if action == "skip":
+        services.skip_operation(order_id, operation_id, data["version"], data["reason"])
+    elif action == "restore":
+        services.restore_operation(order_id, operation_id, data["version"], data["reason"])
+    else:
+        if "direction" not in data:
+            raise ValidationError(fields={"direction": ["Missing data for required field."]})
+        services.move_operation(order_id, operation_id, data["version"], -1 if data["direction"] == "up" else 1, data["reason"])
+    return _operations_json(order_id)

@@ -202,24 +202,51 @@ def update_header(routing_id: int, expected_version: int | None, effective_from:
 def add_operation(routing_id: int, expected_version: int | None, data: OperationInput, seq: int | None = None) -> int:
     with transaction() as s:
         routing = _load(s, routing_id, expected_version)
-        validate_input(s, data)
-        used = {o.seq for o in routing.operations}
-        if seq is None:
-            seq = (max(used) if used else 0) + SEQ_STEP
-        elif seq in used:
-            raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
-        elif seq <= 0:
-            raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
-        op = RoutingOperation(seq=seq, name="", work_center_id=data.work_center_id)
-        _apply(op, data)
-        routing.operations.append(op)
-        s.flush()
-        _set_predecessors(s, routing, op, data)
+        op_id = add_operation_in(s, routing, data, seq)
+        _touch(routing)
+        return op_id
+
+
+def add_operation_in(s: Session, routing: Routing, data: OperationInput, seq: int | None = None) -> int:
+    validate_input(s, data)
+    used = {o.seq for o in routing.operations}
+    if seq is None:
+        seq = (max(used) if used else 0) + SEQ_STEP
+    elif seq in used:
+        raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
+    elif seq <= 0:
+        raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
+    op = RoutingOperation(seq=seq, name="", work_center_id=data.work_center_id)
+    _apply(op, data)
+    routing.operations.append(op)
+    s.flush()
+    _set_predecessors(s, routing, op, data)
+    s.flush()
+    s.refresh(routing, ["operations", "edges"])
+    _check_graph(routing)
+    return op.id
+
+
+def create_version_with_operations(product_id: int, operations: list[tuple[int | None, OperationInput]],
+                                   note: str | None = None) -> int:
+    """A new draft holding exactly ``operations`` (seq, data); predecessors may name any of them."""
+    with transaction() as s:
+        routing_id = create_version_in(s, product_id, note=note, copy=False)
+        routing = _load(s, routing_id, None)
+        explicit = []
+        for seq, data in operations:
+            chained = OperationInput(**{**data.__dict__, "follows_previous": True, "predecessors": []})
+            op_id = add_operation_in(s, routing, chained, seq)
+            if not data.follows_previous:
+                explicit.append((op_id, data))
+        for op_id, data in explicit:
+            op = next(o for o in routing.operations if o.id == op_id)
+            op.follows_previous = False
+            _set_predecessors(s, routing, op, data)
         s.flush()
         s.refresh(routing, ["operations", "edges"])
         _check_graph(routing)
-        _touch(routing)
-        return op.id
+        return routing_id
 
 
 def update_operation(routing_id: int, operation_id: int, expected_version: int | None, data: OperationInput) -> None:
