@@ -208,7 +208,7 @@ def make_order(app, plant):  # type: ignore[no-untyped-def]
         ))
         if release:
             services.release(order_id, None)
-        session().expire_all()
+        session().rollback()  # a new read transaction sees the latest commits
         return session().get(WorkOrder, order_id)
 
     return make

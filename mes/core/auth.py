@@ -209,6 +209,13 @@ def init_app(app: Flask) -> LoginManager:
 
     app.before_request(end_idle_kiosk_session)
     app.before_request(check_request_access)
+
+    @app.teardown_request
+    def _forget_actor(_exc: BaseException | None) -> None:
+        # The thread serves other requests (and jobs) next: none of them acts as this user.
+        from mes.core import audit
+
+        audit.set_actor(audit.SYSTEM)
     return manager
 
 

@@ -11,10 +11,13 @@ from mes.core.db import Database, get_db, transaction
 from mes.machines.models import WorkCenter
 
 
-def test_sqlite_connections_are_configured(app):
+def test_connections_are_configured(app):
     db = get_db()
-    if db.dialect != "sqlite":
-        pytest.skip("SQLite pragmas only apply to SQLite")
+    if db.dialect == "postgresql":
+        assert db.engine.dialect.driver == "psycopg"
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SHOW server_version_num")).scalar() >= "150000"
+        return
     for _ in range(2):  # a second pooled connection gets them too
         with db.engine.connect() as conn:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

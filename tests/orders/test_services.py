@@ -23,7 +23,7 @@ TODAY = dt.date.today()
 
 
 def fresh(order_id: int) -> WorkOrder:
-    session().expire_all()
+    session().rollback()  # a new read transaction sees the latest commits
     return session().get(WorkOrder, order_id)
 
 

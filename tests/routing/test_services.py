@@ -17,7 +17,7 @@ def op(name="Op", wc=None, **kw):  # type: ignore[no-untyped-def]
 
 
 def routing(routing_id: int) -> Routing:
-    session().expire_all()
+    session().rollback()  # a new read transaction sees the latest commits
     return session().get(Routing, routing_id)
 
 
