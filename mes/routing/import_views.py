@@ -1,6 +1,109 @@
-"""Import pages (placeholder until the import slice lands)."""
+"""Import pages: upload a routing or work order file, check it (a dry run that lists every row's
+problem and saves nothing), then import it in one transaction; templates to download."""
 from __future__ import annotations
 
-from flask import Blueprint
+import io
+from typing import Any
+
+from flask import Blueprint, Response, request, send_file
+from flask_babel import get_locale, lazy_gettext as _l
+
+from mes.core.auth import Permission, can, requires
+from mes.core.errors import Forbidden, ValidationError
+from mes.core.web import render
+from mes.orders.models import Priority, WorkOrderStatus
+from mes.routing import importing
+from mes.routing.importing import ImportResult, Kind, RowError
+from mes.routing.models import RoutingStatus
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
+
+PERMISSION = {Kind.ROUTINGS: Permission.EDIT_ROUTINGS, Kind.WORK_ORDERS: Permission.EDIT_ORDERS}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def allowed_kinds() -> list[Kind]:
+    return [k for k in Kind if can(PERMISSION[k])]
+
+
+def require_kind(raw: str | None) -> Kind:
+    """The kind asked for, if the user may import it (a planner may edit orders but not routings)."""
+    try:
+        kind = Kind(raw or "")
+    except ValueError:
+        raise ValidationError(fields={"kind": [_l("Choose what to import.")]}) from None
+    if not can(PERMISSION[kind]):
+        raise Forbidden()
+    return kind
+
+
+def uploaded() -> tuple[str, bytes] | None:
+    """The file's name and content; None when no file was chosen."""
+    upload = request.files.get("file")
+    if upload is None:
+        return None
+    data = upload.read()
+    if not upload.filename and not data:
+        return None
+    return upload.filename or "", data
+
+
+def no_file(kind: Kind) -> ImportResult:
+    return ImportResult(kind, errors=[RowError(None, "file", str(_l("Choose a file to import.")))])
+
+
+def _labels() -> dict[str, str]:
+    labels = {s.value: s.label for s in WorkOrderStatus}
+    labels.update({s.value: s.label for s in RoutingStatus})
+    labels.update({p.value: p.label for p in Priority})
+    return labels
+
+
+def _page(kind: Kind, result: ImportResult | None = None, release: bool = False, status: int = 200,
+          full_only: bool = False) -> Response:
+    context: dict[str, Any] = dict(kinds=allowed_kinds(), kind=kind, release=release, result=result,
+                                   columns=importing.COLUMNS, labels=_labels(), max_rows=importing.MAX_ROWS)
+    return render("imports/page.html", None if full_only else "imports/_result.html", status=status, **context)
+
+
+@bp.route("/")
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def page() -> Response:
+    kinds = allowed_kinds()
+    wanted = request.args.get("kind")
+    kind = next((k for k in kinds if k.value == wanted), kinds[0])
+    return _page(kind, full_only=True)
+
+
+@bp.route("/preview", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def preview() -> Response:
+    kind = require_kind(request.form.get("kind"))
+    release = bool(request.form.get("release"))
+    upload = uploaded()
+    result = importing.preview(kind, *upload, release=release) if upload else no_file(kind)
+    return _page(kind, result, release, status=200 if upload else 422)
+
+
+@bp.route("/run", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def run() -> Response:
+    kind = require_kind(request.form.get("kind"))
+    release = bool(request.form.get("release"))
+    upload = uploaded()
+    result = importing.run(kind, *upload, release=release) if upload else no_file(kind)
+    return _page(kind, result, release, status=200 if result.valid else 422)
+
+
+@bp.route('/template/<any(routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def template(kind: str, fmt: str) -> Response:
+    """A file with the header row and example rows, headers in the user's language."""
+    chosen = require_kind(kind)
+    locale = get_locale()
+    body = importing.template_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
+    return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
+                     download_name=f"{chosen.value}-template.{fmt}", max_age=0)
