@@ -36,9 +36,9 @@ class MachineQuerySchema(ma.Schema):
 
 
 @blp.route("/", methods=["GET"])
+@token_required(Permission.VIEW_PLANT, Permission.SHOPFLOOR)
 @blp.arguments(MachineQuerySchema, location="query")
 @blp.response(200, MachineSchema(many=True))
-@token_required(Permission.VIEW_PLANT, Permission.SHOPFLOOR)
 def list_machines(args: dict[str, Any]) -> list[Machine]:
     from mes.machines.models import WorkCenter
 
@@ -51,8 +51,8 @@ def list_machines(args: dict[str, Any]) -> list[Machine]:
 
 
 @blp.route("/<int:machine_id>", methods=["GET"])
-@blp.response(200, MachineSchema)
 @token_required(Permission.VIEW_PLANT, Permission.SHOPFLOOR)
+@blp.response(200, MachineSchema)
 def get_machine(machine_id: int) -> Machine:
     machine = session().get(Machine, machine_id)
     if machine is None:

@@ -89,9 +89,9 @@ def _fresh(order_id: int) -> WorkOrder:
 
 
 @blp.route("/", methods=["GET"])
+@token_required(Permission.VIEW_ORDERS)
 @blp.arguments(WorkOrderQuerySchema, location="query")
 @blp.response(200, WorkOrderPageSchema)
-@token_required(Permission.VIEW_ORDERS)
 def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
     f = services.OrderFilter(
         q=args.get("q"), status=[s.value for s in args.get("status", [])],
@@ -103,8 +103,8 @@ def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @blp.route("/<int:order_id>", methods=["GET"])
-@blp.response(200, WorkOrderSchema)
 @token_required(Permission.VIEW_ORDERS)
+@blp.response(200, WorkOrderSchema)
 def get_work_order(order_id: int) -> WorkOrder:
     order = session().get(WorkOrder, order_id)
     if order is None:
@@ -113,11 +113,11 @@ def get_work_order(order_id: int) -> WorkOrder:
 
 
 @blp.route("/", methods=["POST"])
+@token_required(Permission.EDIT_ORDERS)
 @blp.arguments(WorkOrderCreateSchema)
 @blp.response(201, WorkOrderSchema)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False,
                       "description": "Retrying with the same key returns the first response instead of creating twice."}])
-@token_required(Permission.EDIT_ORDERS)
 def create_work_order(data: dict[str, Any]) -> Any:
     product_id = product_id_for(data["product"])
     payload = WorkOrderCreateSchema().dump(data)
@@ -143,9 +143,9 @@ def create_work_order(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/<int:order_id>/status", methods=["POST"])
+@token_required(Permission.EDIT_ORDERS)
 @blp.arguments(StatusChangeSchema)
 @blp.response(200, WorkOrderSchema)
-@token_required(Permission.EDIT_ORDERS)
 def change_status(data: dict[str, Any], order_id: int) -> Any:
     services.change_status(order_id, data["action"], data["version"], data.get("reason"))
     return _fresh(order_id)
@@ -189,16 +189,16 @@ def _operations_json(order_id: int) -> list[dict[str, Any]]:
 
 
 @blp.route("/<int:order_id>/operations", methods=["GET"])
-@blp.response(200, OperationProgressSchema(many=True))
 @token_required(Permission.VIEW_ORDERS)
+@blp.response(200, OperationProgressSchema(many=True))
 def list_operations(order_id: int) -> list[dict[str, Any]]:
     return _operations_json(order_id)
 
 
 @blp.route("/<int:order_id>/operations", methods=["POST"])
+@token_required(Permission.EDIT_ORDERS)
 @blp.arguments(OperationChangeSchema)
 @blp.response(201, OperationProgressSchema(many=True))
-@token_required(Permission.EDIT_ORDERS)
 def insert_operation(data: dict[str, Any], order_id: int) -> tuple[list[dict[str, Any]], int]:
     op = data["operation"]
     services.insert_operation(order_id, data["version"], operation_input(op), op.get("seq"), data["reason"])
@@ -206,18 +206,18 @@ def insert_operation(data: dict[str, Any], order_id: int) -> tuple[list[dict[str
 
 
 @blp.route("/<int:order_id>/operations/<int:operation_id>", methods=["PUT"])
+@token_required(Permission.EDIT_ORDERS)
 @blp.arguments(OperationChangeSchema)
 @blp.response(200, OperationProgressSchema(many=True))
-@token_required(Permission.EDIT_ORDERS)
 def change_operation(data: dict[str, Any], order_id: int, operation_id: int) -> list[dict[str, Any]]:
     services.change_operation(order_id, operation_id, data["version"], operation_input(data["operation"]), data["reason"])
     return _operations_json(order_id)
 
 
 @blp.route("/<int:order_id>/operations/<int:operation_id>/<any(skip, restore, move):action>", methods=["POST"])
+@token_required(Permission.EDIT_ORDERS)
 @blp.arguments(OperationActionSchema)
 @blp.response(200, OperationProgressSchema(many=True))
-@token_required(Permission.EDIT_ORDERS)
 def operation_action(data: dict[str, Any], order_id: int, operation_id: int, action: str) -> list[dict[str, Any]]:
     if action == "skip":
         services.skip_operation(order_id, operation_id, data["version"], data["reason"])

@@ -131,9 +131,9 @@ def _routing_json(routing_id: int) -> dict[str, Any]:
 
 
 @blp.route("/", methods=["GET"])
+@token_required(Permission.VIEW_ROUTINGS)
 @blp.arguments(RoutingQuerySchema, location="query")
 @blp.response(200, RoutingSummarySchema(many=True))
-@token_required(Permission.VIEW_ROUTINGS)
 def list_routings(args: dict[str, Any]) -> list[dict[str, Any]]:
     query = select(Routing).join(Product).order_by(Product.code, Routing.version_no)
     if args.get("product"):
@@ -145,16 +145,16 @@ def list_routings(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @blp.route("/<int:routing_id>", methods=["GET"])
-@blp.response(200, RoutingSchema)
 @token_required(Permission.VIEW_ROUTINGS)
+@blp.response(200, RoutingSchema)
 def get_routing(routing_id: int) -> dict[str, Any]:
     return _routing_json(routing_id)
 
 
 @blp.route("/", methods=["POST"])
+@token_required(Permission.EDIT_ROUTINGS)
 @blp.arguments(RoutingCreateSchema)
 @blp.response(201, RoutingSchema)
-@token_required(Permission.EDIT_ROUTINGS)
 def create_routing(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
     product_id = session().scalar(select(Product.id).where(Product.code == data["product"]))
     if product_id is None:
@@ -181,9 +181,9 @@ def _with_prefix(exc: ValidationError, ops: list) -> ValidationError:  # type: i
 
 
 @blp.route("/<int:routing_id>/release", methods=["POST"])
+@token_required(Permission.EDIT_ROUTINGS)
 @blp.arguments(ReleaseSchema)
 @blp.response(200, RoutingSchema)
-@token_required(Permission.EDIT_ROUTINGS)
 def release_routing(data: dict[str, Any], routing_id: int) -> dict[str, Any]:
     services.release(routing_id, data["version"], data.get("effective_from"))
     return _routing_json(routing_id)
