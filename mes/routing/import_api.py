@@ -16,8 +16,6 @@ from mes.routing.importing import ImportResult, Kind, RowError
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports", description="Import routings and work orders")
 
-PERMISSION = {Kind.ROUTINGS: Permission.EDIT_ROUTINGS, Kind.WORK_ORDERS: Permission.EDIT_ORDERS}
-
 
 class ImportQuerySchema(ma.Schema):
     dry_run = ma.fields.Boolean(load_default=True, metadata={"description": "Only check and list what would be created."})
@@ -54,7 +52,7 @@ class ImportResultSchema(ma.Schema):
 @token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     chosen = Kind(kind)
-    if not can(PERMISSION[chosen]):
+    if not can(chosen.permission):
         raise Forbidden()
     upload = files.get("file") or request.files.get("file")
     data = upload.read() if upload is not None else b""

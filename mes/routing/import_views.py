@@ -10,7 +10,7 @@ from flask_babel import get_locale, lazy_gettext as _l
 
 from mes.core.auth import Permission, can, requires
 from mes.core.errors import Forbidden, ValidationError
-from mes.core.web import render
+from mes.core.web import render, wants_fragment
 from mes.orders.models import Priority, WorkOrderStatus
 from mes.routing import importing
 from mes.routing.importing import ImportResult, Kind, RowError
@@ -18,7 +18,6 @@ from mes.routing.models import RoutingStatus
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
-PERMISSION = {Kind.ROUTINGS: Permission.EDIT_ROUTINGS, Kind.WORK_ORDERS: Permission.EDIT_ORDERS}
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -26,7 +25,7 @@ MIMETYPES = {
 
 
 def allowed_kinds() -> list[Kind]:
-    return [k for k in Kind if can(PERMISSION[k])]
+    return [k for k in Kind if can(k.permission)]
 
 
 def require_kind(raw: str | None) -> Kind:
@@ -35,7 +34,7 @@ def require_kind(raw: str | None) -> Kind:
         kind = Kind(raw or "")
     except ValueError:
         raise ValidationError(fields={"kind": [_l("Choose what to import.")]}) from None
-    if not can(PERMISSION[kind]):
+    if not can(kind.permission):
         raise Forbidden()
     return kind
 
@@ -65,7 +64,8 @@ def _labels() -> dict[str, str]:
 def _page(kind: Kind, result: ImportResult | None = None, release: bool = False, status: int = 200,
           full_only: bool = False) -> Response:
     context: dict[str, Any] = dict(kinds=allowed_kinds(), kind=kind, release=release, result=result,
-                                   columns=importing.COLUMNS, labels=_labels(), max_rows=importing.MAX_ROWS)
+                                   columns=importing.COLUMNS, labels=_labels(), max_rows=importing.MAX_ROWS,
+                                   oob=not full_only and wants_fragment())
     return render("imports/page.html", None if full_only else "imports/_result.html", status=status, **context)
 
 

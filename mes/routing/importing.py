@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mes.core.auth import Permission
 from mes.core.clock import plant_today
 from mes.core.db import session, transaction
 from mes.core.errors import DomainError, ValidationError
@@ -57,6 +58,11 @@ class Kind(enum.StrEnum):
     @property
     def label(self) -> str:
         return str(KIND_LABELS[self])
+
+    @property
+    def permission(self) -> Permission:
+        """What a user needs to import this kind (a planner may edit orders but not routings)."""
+        return Permission.EDIT_ROUTINGS if self == Kind.ROUTINGS else Permission.EDIT_ORDERS
 
 
 KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders")}

@@ -372,10 +372,13 @@ def test_clean_file_imports_in_one_go_through_the_page_with_audit(plant, as_role
     assert r.status_code == 200
     body = r.get_data(as_text=True)
     assert body.lstrip().startswith("<div id=\"import-result\"") and "C-2" in body and "press Import" in body
+    assert "hx-swap-oob" not in body
     assert count(WorkOrder) == 0
     r = client.post("/import/run", data={"kind": "work-orders", "file": (io.BytesIO(data), "o.csv")},
                     headers={"HX-Request": "true"})
-    assert r.status_code == 200 and "Imported 3 work orders." in r.get_data(as_text=True)
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Imported 3 work orders." in body
+    assert 'id="import-file"' in body and 'hx-swap-oob="true"' in body  # a fresh file field: no second import by accident
     session().rollback()
     orders = session().scalars(select(WorkOrder).order_by(WorkOrder.number)).all()
     assert [(o.number, o.quantity, o.status) for o in orders] == [(f"C-{i}", i + 1, WorkOrderStatus.DRAFT) for i in range(3)]
