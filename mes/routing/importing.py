@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mes.core import audit
 from mes.core.auth import Permission
 from mes.core.clock import plant_today
 from mes.core.db import session, transaction
@@ -723,7 +724,7 @@ def _check_routings(s: Session, table: Table, plan: Plan) -> None:
             predecessors=predecessors or [],
         )
         fields = validate_operation(data)
-        if not fields and not unknown:
+        if not fields:
             try:
                 routing_services.validate_input(s, data)
             except ValidationError as exc:
@@ -901,7 +902,7 @@ def _write_routing(s: Session, table: Table, group: _RoutingPlan, release: bool,
         s.flush()
     try:
         routing_id = routing_services.create_version_in(
-            s, product.id, copy=False, note=_("Imported from %(file)s.", file=filename or "?"))
+            s, product.id, copy=False, note=_("Imported from %(file)s.", file=filename))
         routing = s.get(Routing, routing_id)
         assert routing is not None
         by_seq: dict[int, RoutingOperation] = {}
@@ -962,12 +963,14 @@ def run(kind: Kind, filename: str, data: bytes, release: bool = False) -> Import
     table, errors = read_file(kind, filename, data)
     if table is None:
         return ImportResult(kind, errors=errors)
+    # The audit log says where the changes came from.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "?"
     try:
-        with transaction() as s:
+        with transaction() as s, audit.reason(_("Imported from %(file)s.", file=name)):
             plan = check(s, table, release)
             if plan.errors:
                 raise _Rollback(plan.errors)
-            created = _write(s, table, plan, release, filename)
+            created = _write(s, table, plan, release, name)
     except _Rollback as exc:
         return ImportResult(kind, errors=exc.errors)
     except IntegrityError:

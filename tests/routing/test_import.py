@@ -384,7 +384,7 @@ def test_clean_file_imports_in_one_go_through_the_page_with_audit(plant, as_role
     assert [(o.number, o.quantity, o.status) for o in orders] == [(f"C-{i}", i + 1, WorkOrderStatus.DRAFT) for i in range(3)]
     audit = session().scalars(select(AuditEntry).where(AuditEntry.entity == "work_order", AuditEntry.action == "create")).all()
     assert {a.entity_id for a in audit} == {o.id for o in orders}
-    assert {a.user_id for a in audit} == {users["planner"]}
+    assert {(a.user_id, a.reason) for a in audit} == {(users["planner"], "Imported from o.csv.")}
 
 
 def test_page_errors_are_a_table_and_import_is_refused(plant, as_role):
