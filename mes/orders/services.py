@@ -18,7 +18,6 @@ from mes.core.clock import plant_today
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import InvalidTransition, NotFound, StaleEdit, ValidationError
 from mes.orders.models import (
-    ACTIVE_STATUSES,
     Operation,
     OperationEdge,
     OperationMachine,
@@ -35,6 +34,8 @@ from mes.shopfloor.models import ProductionReport, ReportKind
 
 MAX_QUANTITY = 1_000_000
 S = WorkOrderStatus
+#: Orders not yet finished: what planners work on and what can be late.
+OPEN_STATUSES = (S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD)
 
 
 @dataclass
@@ -598,8 +599,7 @@ def _filtered(f: OrderFilter) -> Select:
     if f.due_to:
         query = query.where(WorkOrder.due_date <= f.due_to)
     if f.late:
-        query = query.where(and_(WorkOrder.due_date < plant_today(),
-                                 WorkOrder.status.in_([S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD])))
+        query = query.where(and_(WorkOrder.due_date < plant_today(), WorkOrder.status.in_(OPEN_STATUSES)))
     return query
 
 
@@ -690,7 +690,7 @@ def overview() -> Overview:
 
     s = session()
     today = plant_today()
-    open_statuses = [S.DRAFT, S.RELEASED, S.IN_PROGRESS, S.ON_HOLD]
+    open_statuses = OPEN_STATUSES
     count = lambda *conds: s.scalar(select(func.count()).select_from(WorkOrder).where(*conds)) or 0  # noqa: E731
     return Overview(
         open_orders=count(WorkOrder.status.in_(open_statuses)),

@@ -19,7 +19,7 @@ from mes.orders.forms import SplitForm, WorkOrderForm
 from mes.orders.models import PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, OperationStatus, Priority, WorkOrder
 from mes.routing.forms import parse_date, parse_operation
 from mes.routing.models import Product
-from mes.routing.views import _machines_for, form_machine_ids, form_values, op_values
+from mes.routing.views import _machines_for, form_in_place, form_machine_ids, form_values, op_values
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 PER_PAGE = 50
@@ -27,9 +27,11 @@ PER_PAGE = 50
 
 def _filter_from_args() -> services.OrderFilter:
     errors: dict[str, list] = {}
+    # A bare visit shows the work still to do; any filter (even an empty one) shows what it asks.
+    default_status = [s.value for s in services.OPEN_STATUSES] if not request.args else []
     f = services.OrderFilter(
         q=(request.args.get("q") or "").strip() or None,
-        status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS],
+        status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS] or default_status,
         product_id=request.args.get("product", type=int),
         due_from=parse_date(request.args.get("due_from"), "due_from", errors),
         due_to=parse_date(request.args.get("due_to"), "due_to", errors),
@@ -170,17 +172,16 @@ def split(order_id: int) -> Response:
 
 
 def _op_form(order: WorkOrder, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
-    g.keep_target = True
     action = (url_for("orders.change_operation", order_id=order.id, operation_id=op.id) if op
               else url_for("orders.insert_operation", order_id=order.id))
-    return render(
+    return form_in_place(render(
         "routing/_operation_form.html", "routing/_operation_form.html", status=status, routing=None, op=op,
         values=values, errors=errors, machines=_machines_for(values.get("work_center_id"), list(values.get("machines", {}))),
         centers=session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all(), action=action,
         version=order.version, target="#order", reason_required=True,
         cancel_url=url_for("orders.detail", order_id=order.id),
         refresh_url=url_for("orders.refresh_operation_form", order_id=order.id),
-    )
+    ), op)
 
 
 @bp.route("/<int:order_id>/operations/new")

@@ -133,14 +133,24 @@ def _machines_for(work_center_id: int | None, chosen: list[int]) -> list[Machine
 def _op_form(routing: Routing, op: RoutingOperation | None, values: dict[str, Any], errors: dict[str, list],
              status: int = 200) -> Response:
     chosen = values.get("machines", {})
-    g.keep_target = True  # field errors are drawn in the form itself
-    return render(
+    response = render(
         "routing/_operation_form.html", "routing/_operation_form.html", status=status, routing=routing, op=op,
         values=values, errors=errors, machines=_machines_for(values.get("work_center_id"), list(chosen)),
         centers=session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all(),
         action=url_for("routing.update_operation", routing_id=routing.id, operation_id=op.id) if op
         else url_for("routing.add_operation", routing_id=routing.id),
     )
+    return form_in_place(response, op)
+
+
+def form_in_place(response: Response, op: Any) -> Response:
+    """A form drawn again with its errors replaces itself, not the page part a save redraws."""
+    if response.status_code < 400:
+        return response
+    g.keep_target = True
+    response.headers["HX-Retarget"] = f"#op-{op.id}" if op else "#new-operation"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
 
 
 def op_values(op: RoutingOperation | Any, preds: list[int]) -> dict[str, Any]:
