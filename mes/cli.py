@@ -168,6 +168,34 @@ def demo(host: str, port: int, serve: bool) -> None:
         _serve(host, port, 8)
 
 
+@cli.group()
+def schedule() -> None:
+    """The optimizing scheduler."""
+
+
+@schedule.command("run")
+@click.option("--time-limit", default=30, show_default=True, type=click.IntRange(1, 3600), help="Seconds.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Solver threads.")
+@click.option("--publish", is_flag=True, help="Publish the result to the shop floor.")
+@with_appcontext
+def schedule_run(time_limit: int, workers: int, publish: bool) -> None:
+    """Plan all released work orders now (and optionally publish the plan)."""
+    from mes.core.db import get_db
+    from mes.scheduling import services
+    from mes.scheduling.models import ScheduleStatus, ScheduleVersion
+
+    schedule_id = services.start_run(time_limit=time_limit, workers=workers, wait=True)
+    with get_db().read_session() as s:
+        version = s.get(ScheduleVersion, schedule_id)
+        if version.status == ScheduleStatus.FAILED:
+            raise click.ClickException(f"schedule {schedule_id} failed: {version.message}")
+        click.echo(f"schedule {schedule_id}: {version.solver_status} ({version.phase}) in {version.seconds} s, "
+                   f"objective {version.objective_json}")
+    if publish:
+        services.publish(schedule_id, None)
+        click.echo(f"schedule {schedule_id} published")
+
+
 def _register_optional() -> None:
     try:
         from mes.scheduling.cli import solve_command

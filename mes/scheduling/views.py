@@ -1,19 +1,83 @@
-"""Schedule pages: the versions the solver proposed, running it, publishing one."""
+"""Schedule pages: run the optimizer (in the background, the page polls its progress), look at a
+proposed plan per machine with its figures, and publish it to the shop floor."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import json
+from typing import Any
+
+from flask import Blueprint, Response, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from mes.core.auth import Permission, requires
 from mes.core.db import session
-from mes.core.web import render
-from mes.scheduling.models import ScheduleVersion
+from mes.core.errors import NotFound, ValidationError
+from mes.core.web import hx_redirect, render
+from mes.orders.models import Operation, WorkOrder
+from mes.scheduling import services
+from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
+
+OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 
 
 @bp.route("/")
 @requires(Permission.SCHEDULE)
 def schedules() -> Response:
-    versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(50)).all()
-    return render("scheduling/list.html", versions=versions)
+    versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
+    return render("scheduling/list.html", "scheduling/_versions.html", versions=versions,
+                  running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
+
+
+@bp.route("/run", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def run() -> Response:
+    try:
+        time_limit = int(request.form.get("time_limit") or 30)
+    except ValueError:
+        time_limit = -1
+    if not 1 <= time_limit <= 600:
+        raise ValidationError(fields={"time_limit": [ValidationError.default_message]})
+    objective = request.form.get("objective") if request.form.get("objective") in OBJECTIVES else OBJECTIVES[0]
+    schedule_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
+        objective=objective, use_previous=request.form.get("stable") == "1"))
+    return hx_redirect(url_for("scheduling.detail", schedule_id=schedule_id))
+
+
+def _figures(version: ScheduleVersion) -> dict[str, Any]:
+    return json.loads(version.objective_json) if version.objective_json else {}
+
+
+@bp.route("/<int:schedule_id>")
+@requires(Permission.SCHEDULE)
+def detail(schedule_id: int) -> Response:
+    version = session().get(ScheduleVersion, schedule_id)
+    if version is None:
+        raise NotFound()
+    rows = session().scalars(
+        select(ScheduledOperation).where(ScheduledOperation.schedule_id == schedule_id)
+        .options(joinedload(ScheduledOperation.machine),
+                 joinedload(ScheduledOperation.operation).joinedload(Operation.work_order).joinedload(WorkOrder.product))
+        .order_by(ScheduledOperation.machine_id, ScheduledOperation.start_at)
+    ).all()
+    by_machine: dict[str, list[ScheduledOperation]] = {}
+    late: dict[int, Any] = {}
+    from mes.core.clock import day_end
+
+    for row in rows:
+        by_machine.setdefault(row.machine.code, []).append(row)
+        order = row.operation.work_order
+        if row.end_at > day_end(order.due_date):
+            late[order.id] = max(late.get(order.id, row.end_at), row.end_at)
+    progress = json.loads(version.progress_json) if version.progress_json else None
+    return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
+                  figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows))
+
+
+@bp.route("/<int:schedule_id>/publish", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def publish(schedule_id: int) -> Response:
+    raw = request.form.get("version")
+    services.publish(schedule_id, int(raw) if raw and raw.isdigit() else None)
+    return detail(schedule_id)

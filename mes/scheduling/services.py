@@ -1,0 +1,317 @@
+"""Scheduling use cases: build the engine's problem from the database (released orders, remaining
+operations, machines, calendars, downtime, setups, pins, the published plan), solve it off the
+request thread, keep the result as a draft schedule version, and publish one for the floor."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mes.core import audit
+from mes.core.audit import current_actor
+from mes.core.clock import day_end, day_start, plant_tz
+from mes.core.db import get_db, transaction, utcnow
+from mes.core.errors import Conflict, InvalidTransition, NotFound, StaleEdit
+from mes.machines.models import CalendarException, Machine, MachineDowntime, MachineStatus, WorkCenter
+from mes.machines.shifts import off_shift_windows, working_intervals
+from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
+from mes.routing import graph
+from mes.routing.models import Product, SetupMatrixEntry
+from mes.scheduling import problem as p
+from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
+
+HORIZON_DAYS = 60
+# A run that reports nothing for this long died with its process; another may start.
+STALE_RUN = dt.timedelta(minutes=5)
+
+
+@dataclass
+class Keys:
+    """Engine keys back to database ids."""
+
+    operations: dict[str, int] = field(default_factory=dict)
+    machines: dict[str, int] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # engine key -> what a planner recognises
+
+
+def op_key(op_id: int) -> str:
+    return f"op{op_id}"
+
+
+def machine_key(machine_id: int) -> str:
+    return f"m{machine_id}"
+
+
+def minutes_between(origin: dt.datetime, moment: dt.datetime) -> int:
+    return int((moment - origin).total_seconds() // 60)
+
+
+def _working_minutes(value: Decimal) -> int:
+    return max(1, math.ceil(value))
+
+
+@dataclass
+class BuildOptions:
+    objective: str = "tardiness_makespan"  # or "tardiness_flow"
+    frozen_minutes: int = 0
+    use_previous: bool = True
+
+
+def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[p.Problem, Keys]:
+    """The engine's problem at ``origin`` (minute 0), from what the database says now."""
+    options = options or BuildOptions()
+    keys = Keys()
+    horizon = HORIZON_DAYS * 1440
+    tz = plant_tz()
+
+    machines = s.scalars(
+        select(Machine).where(Machine.status == MachineStatus.AVAILABLE)
+        .options(selectinload(Machine.work_center).selectinload(WorkCenter.calendar), selectinload(Machine.calendar))
+    ).all()
+    families = {}
+    matrices: dict[int, p.SetupMatrix] = {}
+    for wc in s.scalars(select(WorkCenter)):
+        entries = s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == wc.id)).all()
+        matrices[wc.id] = p.SetupMatrix(
+            default=wc.default_changeover_minutes,
+            changes={(f"f{e.from_family_id}", f"f{e.to_family_id}"): e.minutes for e in entries},
+        )
+    downtime: dict[int, list[p.Window]] = {}
+    for d in s.scalars(select(MachineDowntime).where((MachineDowntime.ends_at.is_(None)) | (MachineDowntime.ends_at > origin))):
+        end = minutes_between(origin, d.ends_at) if d.ends_at else horizon
+        downtime.setdefault(d.machine_id, []).append(
+            p.Window(max(0, minutes_between(origin, d.starts_at)), end, p.WindowKind.BREAKDOWN))
+    engine_machines = []
+    by_wc: dict[int, list[Machine]] = {}
+    for m in machines:
+        by_wc.setdefault(m.work_center_id, []).append(m)
+        windows = list(downtime.get(m.id, []))
+        calendar = m.effective_calendar
+        if calendar is not None:
+            exceptions = {e.day: e.working for e in s.scalars(select(CalendarException).where(CalendarException.calendar_id == calendar.id))}
+            work = working_intervals([(x.weekday, x.start_minute, x.end_minute) for x in calendar.shifts], exceptions, tz, origin, horizon)
+            windows += [p.Window(a, b, p.WindowKind.OFF_SHIFT) for a, b in off_shift_windows(work, horizon)]
+        key = machine_key(m.id)
+        keys.machines[key] = m.id
+        keys.labels[key] = m.code
+        engine_machines.append(p.Machine(key=key, windows=tuple(windows), setups=matrices.get(m.work_center_id),
+                                         work_center=m.work_center.code))
+    available = {m.id for m in machines}
+
+    orders = s.scalars(
+        select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES))
+        .options(selectinload(WorkOrder.operations).selectinload(Operation.machines), selectinload(WorkOrder.edges))
+    ).all()
+    product_family = dict(s.execute(select(Product.id, Product.family_id)).all())
+    pins = {pin.operation_id: pin for pin in s.scalars(select(OperationPin))}
+    jobs, operations, precedences = [], [], []
+    now_minute = 0
+    for order in orders:
+        job = f"wo{order.id}"
+        keys.jobs[job] = order.id
+        keys.labels[job] = order.number
+        family = f"f{product_family[order.product_id]}"
+        families[job] = family
+        release = max(0, minutes_between(origin, day_start(order.release_date))) if order.release_date else 0
+        jobs.append(p.Job(key=job, release=release, due=minutes_between(origin, day_end(order.due_date)),
+                          weight=order.priority.weight, family=family))
+        gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
+        from mes.orders.services import op_nodes
+
+        edges = graph.bypass(graph.effective_edges(op_nodes(order)), gone)
+        by_id = {op.id: op for op in order.operations}
+        for op in order.operations:
+            if op.id in gone:
+                continue
+            key = op_key(op.id)
+            keys.operations[key] = op.id
+            keys.labels[key] = f"{order.number}/{op.seq}"
+            pieces = max(order.quantity - op.qty_good, 0)
+            options_ = [(m.machine_id, m.setup_minutes, m.run_minutes) for m in op.machines] or [
+                (m.id, op.setup_minutes, op.run_minutes) for m in by_wc.get(op.work_center_id, [])]
+            durations = {machine_key(mid): _working_minutes(setup + run * pieces) for mid, setup, run in options_ if mid in available}
+            started = op.status in (OperationStatus.IN_PROGRESS, OperationStatus.PAUSED)
+            fields: dict[str, Any] = {}
+            if started and op.machine_id in available:
+                run = next((r for mid, _s, r in options_ if mid == op.machine_id), op.run_minutes)
+                fields = dict(status=p.OperationStatus.STARTED, machine=machine_key(op.machine_id),
+                              start=min(now_minute, minutes_between(origin, op.started_at)) if op.started_at else now_minute,
+                              remaining=_working_minutes(run * pieces))
+                durations.setdefault(machine_key(op.machine_id), fields["remaining"])
+            pin = pins.get(op.id)
+            if pin is not None and not started:
+                if pin.machine_id and pin.machine_id in available:
+                    fields["pinned_machine"] = machine_key(pin.machine_id)
+                if pin.start_at:
+                    fields["pinned_start"] = max(0, minutes_between(origin, pin.start_at))
+            operations.append(p.Operation(key=key, job=job, durations=durations, family=family, **fields))
+        for pred, succ in edges:
+            before, after = by_id[pred], by_id[succ]
+            if before.transfer_batch and before.transfer_batch < order.quantity:
+                batch = before.transfer_batch
+                first = min((r for r in _runs(before, by_wc) ), default=Decimal(0)) * batch
+                last = min((r for r in _runs(after, by_wc)), default=Decimal(0)) * batch
+                precedences.append(p.Precedence(op_key(pred), op_key(succ), finish_to_start=None,
+                                                start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
+            else:
+                precedences.append(p.Precedence(op_key(pred), op_key(succ)))
+
+    previous: tuple[p.Assignment, ...] = ()
+    if options.use_previous:
+        published = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+        if published is not None:
+            rows = s.scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == published.id)).all()
+            previous = tuple(
+                p.Assignment(op_key(r.operation_id), machine_key(r.machine_id), minutes_between(origin, r.start_at))
+                for r in rows if op_key(r.operation_id) in keys.operations and r.machine_id in available
+            )
+    objective = None
+    if not previous:
+        second = p.Term.TOTAL_FLOW_TIME if options.objective == "tardiness_flow" else p.Term.MAKESPAN
+        objective = p.Objective.lexicographic(p.Term.WEIGHTED_TARDINESS, second, p.Term.SETUP_TIME)
+    problem = p.Problem(
+        machines=tuple(engine_machines), jobs=tuple(jobs), operations=tuple(operations), precedences=tuple(precedences),
+        now=now_minute, frozen_until=options.frozen_minutes or None, previous=previous, objective=objective,
+    )
+    return problem, keys
+
+
+def _runs(op: Operation, by_wc: dict[int, list[Machine]]) -> list[Decimal]:
+    return [m.run_minutes for m in op.machines] or ([op.run_minutes] if by_wc.get(op.work_center_id) else [])
+
+
+# --- running the solver -------------------------------------------------------------------------
+
+
+def _labelled(error: p.SchedulingError, keys: Keys) -> str:
+    parts = []
+    for reason in error.reasons:
+        message = reason.message
+        for key in reason.keys:
+            message = message.replace(key, keys.labels.get(key, key))
+        parts.append(message)
+    return "; ".join(parts)
+
+
+def start_run(time_limit: int | None = None, workers: int | None = None, options: BuildOptions | None = None,
+              wait: bool = False) -> int:
+    """Create a schedule version and solve it in a background thread (``wait``: in this one)."""
+    app = current_app._get_current_object()
+    time_limit = time_limit or app.config["SCHEDULER_TIME_LIMIT"]
+    workers = workers or app.config["SCHEDULER_WORKERS"]
+    origin = utcnow().replace(second=0, microsecond=0)
+    with transaction() as s:
+        running = s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.RUNNING).with_for_update()).all()
+        for run in running:
+            if utcnow() - run.created_at < STALE_RUN + dt.timedelta(seconds=run.time_limit_s):
+                raise Conflict(_l("The scheduler is already running. Wait for it to finish."), code="scheduler_busy")
+            run.status = ScheduleStatus.FAILED
+            run.message = "stopped without a result"
+        version = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=origin, time_limit_s=time_limit, workers=workers,
+                                  created_by_id=current_actor().user_id)
+        s.add(version)
+        s.flush()
+        schedule_id = version.id
+    job = _Run(app, schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
+    if wait:
+        job.run()
+    else:
+        threading.Thread(target=job.run, name=f"mes-schedule-{schedule_id}", daemon=True).start()
+    return schedule_id
+
+
+class _Run:
+    def __init__(self, app: Flask, schedule_id: int, origin: dt.datetime, time_limit: int, workers: int,
+                 options: BuildOptions, actor: audit.Actor) -> None:
+        self.app, self.schedule_id, self.origin = app, schedule_id, origin
+        self.time_limit, self.workers, self.options, self.actor = time_limit, workers, options, actor
+        self._last_progress = 0.0
+
+    def run(self) -> None:
+        with self.app.app_context(), audit.actor_context(self.actor):
+            keys = Keys()
+            try:
+                with get_db().read_session() as s:
+                    problem, keys = build_problem(s, self.origin, self.options)
+                result = solve_problem(problem, self.time_limit, self.workers, self._progress)
+                self._store(result, keys)
+            except p.SchedulingError as exc:
+                self._fail(_labelled(exc, keys))
+            except Exception as exc:  # the run must end as failed, not stay "running" forever
+                current_app.logger.exception("schedule run %s failed", self.schedule_id)
+                self._fail(f"{type(exc).__name__}: {exc}")
+
+    def _progress(self, progress: p.Progress) -> None:
+        now = time.monotonic()
+        if now - self._last_progress < 1.0:
+            return
+        self._last_progress = now
+        with transaction() as s:
+            version = s.get(ScheduleVersion, self.schedule_id)
+            version.progress_json = json.dumps({"phase": str(progress.phase), "objective": list(progress.objective),
+                                                "lower_bound": progress.lower_bound, "seconds": round(progress.seconds, 1)})
+
+    def _store(self, result: p.Result, keys: Keys) -> None:
+        with transaction() as s:
+            version = s.get(ScheduleVersion, self.schedule_id)
+            for row in result.operations:
+                start = self.origin + dt.timedelta(minutes=row.start)
+                s.add(ScheduledOperation(
+                    schedule_id=version.id, operation_id=keys.operations[row.operation], machine_id=keys.machines[row.machine],
+                    # Setups are working minutes before the start; across a break this is an estimate.
+                    setup_start_at=start - dt.timedelta(minutes=row.setup), start_at=start,
+                    end_at=self.origin + dt.timedelta(minutes=row.end),
+                ))
+            version.status = ScheduleStatus.DRAFT
+            version.solver_status = str(result.status)
+            version.phase = str(result.phase)
+            version.objective_json = json.dumps({str(k): v for k, v in result.objective.items()})
+            version.lower_bound = result.lower_bound
+            version.seconds = round(result.seconds, 2)
+            version.message = "\n".join(result.warnings) or None
+
+    def _fail(self, message: str) -> None:
+        with transaction() as s:
+            version = s.get(ScheduleVersion, self.schedule_id)
+            version.status = ScheduleStatus.FAILED
+            version.message = message
+
+
+def solve_problem(problem: p.Problem, time_limit: int, workers: int,
+                  on_progress: Callable[[p.Progress], None] | None = None) -> p.Result:
+    from mes.scheduling.solver import solve
+
+    return solve(problem, time_limit=time_limit, workers=workers, progress=on_progress)
+
+
+# --- publishing ---------------------------------------------------------------------------------
+
+
+def publish(schedule_id: int, expected_version: int | None) -> None:
+    """The shop floor follows this version from now on; the one it followed is superseded."""
+    with transaction() as s:
+        version = s.get(ScheduleVersion, schedule_id)
+        if version is None:
+            raise NotFound()
+        if expected_version is not None and version.version != expected_version:
+            raise StaleEdit(version.published_by.display_name if version.published_by else "?", version.published_at)
+        if version.status != ScheduleStatus.DRAFT:
+            raise InvalidTransition(_l("Only a draft schedule can be published."))
+        for old in s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED)):
+            old.status = ScheduleStatus.SUPERSEDED
+        s.flush()
+        version.status = ScheduleStatus.PUBLISHED
+        version.published_at = utcnow()
+        version.published_by_id = current_actor().user_id
