@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, session
-from flask_babel import Babel
+from babel import support
+from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
 
 LOCALES = ("en", "zh_CN")
@@ -37,12 +38,41 @@ def select_timezone() -> str:
     return current_app.config["PLANT_TIMEZONE"]
 
 
+class _Domain(Domain):
+    """Finds the ``zh_CN`` catalog for the locale Babel makes of it.
+
+    Babel reads ``zh_CN`` as ``zh_Hans_CN``, and gettext then looks in ``zh_Hans_CN`` and ``zh``
+    only; the catalog keeps the one code used everywhere else, so look there as well.
+    """
+
+    def get_translations(self) -> support.NullTranslations:
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        cache = self.get_translations_cache(None)
+        key = (str(locale), self.domain[0])
+        if key not in cache:
+            names = [str(locale)]
+            if locale.territory:
+                names.append(f"{locale.language}_{locale.territory}")
+            translations = support.NullTranslations()
+            for dirname in self.translation_directories:
+                catalog = support.Translations.load(dirname, names, self.domain[0])
+                if isinstance(catalog, support.Translations):
+                    translations = catalog
+                    break
+            cache[key] = translations
+        return cache[key]
+
+
 def init_app(app: Flask) -> Babel:
     from pathlib import Path
 
-    return Babel(
+    babel = Babel(
         app,
         locale_selector=select_locale,
         timezone_selector=select_timezone,
         default_translation_directories=str(Path(__file__).resolve().parent.parent / "translations"),
     )
+    babel.domain_instance = _Domain(domain="messages")  # replaces Flask-Babel's cached default
+    return babel

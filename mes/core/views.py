@@ -31,7 +31,10 @@ def _device_key() -> str:
 
 
 def _finish_login(user: Any, kiosk_login: bool) -> Response:
+    locale = session.get("locale")  # the language chosen before logging in stays
     session.clear()  # no session fixation; a new CSRF secret comes with the new session
+    if locale:
+        session["locale"] = locale
     login_user(user)
     session[KIOSK_SESSION] = kiosk_login
     session[LAST_SEEN] = time.time()
