@@ -1,6 +1,8 @@
 """Work order forms."""
 from __future__ import annotations
 
+import uuid
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -20,6 +22,8 @@ class WorkOrderForm(FlaskForm):
     customer = StringField(_l("Customer"), validators=[Optional(), Length(max=120)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
     version = HiddenField()
+    # Made when the form is drawn: a resent form (double tap, flaky Wi-Fi) creates one order.
+    request_key = HiddenField(default=lambda: uuid.uuid4().hex)
 
 
 class SplitForm(FlaskForm):

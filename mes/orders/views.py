@@ -8,6 +8,9 @@ from flask import Blueprint, Response, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from flask_login import current_user
+
+from mes.core import idempotency
 from mes.core.auth import Permission, requires
 from mes.core.clock import plant_today
 from mes.core.db import session
@@ -92,9 +95,13 @@ def new_order() -> Response:
     form.product_id.choices = _product_choices()
     status = 200
     if form.validate_on_submit():
+        data = _order_input(form)
         try:
-            order_id = services.create(_order_input(form))
-            return hx_redirect(url_for("orders.detail", order_id=order_id))
+            _status, body, _replayed = idempotency.run(
+                current_user.id, form.request_key.data, "work_order.create", data.__dict__,
+                lambda s: (201, {"id": services.create_in(s, data)}),
+            )
+            return hx_redirect(url_for("orders.detail", order_id=body["id"]))
         except ValidationError as exc:
             _apply_errors(form, exc)
             status = 422
