@@ -6,6 +6,9 @@ import datetime as dt
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from mes.routing.rules import MachineTime, OperationInput, parse_minutes
 
@@ -72,3 +75,10 @@ def parse_date(raw: str | None, field: str, errors: dict[str, list]) -> dt.date 
     except ValueError:
         errors.setdefault(field, []).append(_l("Enter a date as YYYY-MM-DD."))
         return None
+
+
+class ProductForm(FlaskForm):
+    code = StringField(_l("Product code"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    family_id = SelectField(_l("Family"), coerce=int, validators=[InputRequired()])
+    drawing = StringField(_l("Drawing"), validators=[Optional(), Length(max=120)])

@@ -14,7 +14,7 @@ from mes.core.errors import NotFound, ValidationError
 from mes.core.web import hx_redirect, render
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.routing import graph, services
-from mes.routing.forms import parse_date, parse_operation
+from mes.routing.forms import ProductForm, parse_date, parse_operation
 from mes.routing.models import (
     Product,
     ProductFamily,
@@ -49,6 +49,28 @@ def list_products() -> Response:
     families = session().scalars(select(ProductFamily).order_by(ProductFamily.code)).all()
     return render("routing/products.html", "routing/_product_rows.html", products=products, versions=versions,
                   families=families, q=q, family_id=family_id)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@requires(Permission.EDIT_ROUTINGS)
+def new_product() -> Response:
+    form = ProductForm()
+    form.family_id.choices = [(f.id, f"{f.code} · {f.name}") for f in
+                              session().scalars(select(ProductFamily).order_by(ProductFamily.code))]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            product_id = services.create_product(services.ProductInput(
+                code=form.code.data, name=form.name.data, family_id=form.family_id.data, drawing=form.drawing.data or None))
+            return hx_redirect(url_for("routing.product", product_id=product_id))
+        except ValidationError as exc:
+            for name, errors in exc.fields.items():
+                if hasattr(form, name):
+                    getattr(form, name).errors = [str(e) for e in errors]
+            status = 422
+    elif form.errors:
+        status = 422
+    return render("routing/product_form.html", "routing/_product_form.html", status=status, form=form)
 
 
 @bp.route("/products/<int:product_id>")

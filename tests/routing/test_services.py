@@ -143,3 +143,12 @@ def test_move_operation_reorders_the_chain(plant):
     assert routing(rid).version > before
     with pytest.raises(StaleEdit):
         services.move_operation(rid, r.operations[0].id, before, 1)
+
+
+def test_new_product_page(as_role, plant):
+    client = as_role("planner")
+    r = client.post("/routings/products/new", data={"code": "P-1", "name": "Dup", "family_id": plant.fa})
+    assert r.status_code == 422 and "This code is taken." in r.get_data(as_text=True)
+    r = client.post("/routings/products/new", data={"code": "P-9", "name": "Bracket", "family_id": plant.fb})
+    assert r.status_code == 303
+    assert as_role("quality").get("/routings/products/new").status_code == 403
