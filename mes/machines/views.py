@@ -1,15 +1,20 @@
 """Machine and work center pages."""
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import datetime as dt
+
+from flask import Blueprint, Response, g, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from mes.core.auth import Permission, requires
 from mes.core.db import session
-from mes.core.errors import NotFound
+from mes.core.clock import plant_tz
+from mes.core.errors import NotFound, ValidationError
 from mes.core.web import render
-from mes.machines.models import Machine, WorkCenter
+from mes.machines import services
+from mes.machines.models import Machine, MachineDowntime, MachineStatus, WorkCenter
 
 bp = Blueprint("machines", __name__, url_prefix="/machines")
 
@@ -23,10 +28,55 @@ def list_machines() -> Response:
     return render("machines/list.html", centers=centers)
 
 
-@bp.route("/<int:machine_id>")
-@requires(Permission.VIEW_PLANT)
-def machine_detail(machine_id: int) -> Response:
+def _detail(machine_id: int, status: int = 200, errors: dict | None = None, values: dict | None = None) -> Response:
     machine = session().get(Machine, machine_id)
     if machine is None:
         raise NotFound()
-    return render("machines/detail.html", machine=machine)
+    downtime = session().scalars(select(MachineDowntime).where(MachineDowntime.machine_id == machine_id)
+                                 .order_by(MachineDowntime.starts_at.desc()).limit(20)).all()
+    return render("machines/detail.html", "machines/_downtime.html", status=status, machine=machine, downtime=downtime,
+                  statuses=list(MachineStatus), errors=errors or {}, values=values or {}, kinds=services.DOWNTIME_KINDS)
+
+
+@bp.route("/<int:machine_id>")
+@requires(Permission.VIEW_PLANT)
+def machine_detail(machine_id: int) -> Response:
+    return _detail(machine_id)
+
+
+def _local(raw: str | None, field: str, errors: dict) -> dt.datetime | None:
+    """A datetime-local input, read in the plant's time zone."""
+    if not raw:
+        return None
+    try:
+        return dt.datetime.fromisoformat(raw).replace(tzinfo=plant_tz())
+    except ValueError:
+        errors[field] = [_l("Enter a date and time.")]
+        return None
+
+
+@bp.route("/<int:machine_id>/downtime", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def record_downtime(machine_id: int) -> Response:
+    errors: dict[str, list] = {}
+    starts = _local(request.form.get("starts_at"), "starts_at", errors)
+    ends = _local(request.form.get("ends_at"), "ends_at", errors)
+    if not errors:
+        try:
+            services.record_downtime(machine_id, starts, ends, request.form.get("kind", ""), request.form.get("note"))
+            return _detail(machine_id)
+        except ValidationError as exc:
+            errors = exc.fields
+    g.keep_target = True
+    return _detail(machine_id, status=422, errors=errors, values=request.form)
+
+
+@bp.route("/<int:machine_id>/status", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def set_status(machine_id: int) -> Response:
+    try:
+        status = MachineStatus(request.form.get("status", ""))
+    except ValueError:
+        raise ValidationError(fields={"status": [_l("Unknown status.")]}) from None
+    services.set_status(machine_id, status)
+    return _detail(machine_id)
