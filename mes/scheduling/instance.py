@@ -301,7 +301,8 @@ class Instance:
                     continue
                 candidates = valid
                 self.pinned_start[i] = start
-                if len(candidates) == 1:
+                # A start pinned where only one machine can take it fixes the operation.
+                if len(candidates) == 1 and (op.pinned_machine is not None or len(op.durations) == 1):
                     m, w = candidates[0]
                     ws = self.calendars[m].working(start)
                     end = start if w == 0 else self.calendars[m].end_of(ws, w)
@@ -325,6 +326,7 @@ class Instance:
             self.prev_machine[i] = m
             self.prev_start[i] = a.start
         self.frozen_until = problem.frozen_until
+        self.released: list[int] = []
         frozen: list[int] = []
         if problem.frozen_until is not None:
             for i in range(self.n):
@@ -335,6 +337,7 @@ class Instance:
                 m, start = self.prev_machine[i], self.prev_start[i]
                 work = dict(self.candidates[i]).get(m)
                 if self.pinned_start[i] is not None or work is None or start < self.now or (work and not self._valid_start(i, m, work, start)):
+                    self.released.append(i)
                     self.warnings.append(f"Operation {self.op_keys[i]!r} starts in the frozen horizon but can no longer run on {self.machine_keys[m]!r} at {start}; it is planned anew.")
                     continue
                 ws = self.calendars[m].working(start)
@@ -352,6 +355,7 @@ class Instance:
             if not bad:
                 return
             for i in sorted(bad):
+                self.released.append(i)
                 self.warnings.append(f"Operation {self.op_keys[i]!r} starts in the frozen horizon but its place now clashes with other fixed work or its predecessors; it is planned anew.")
                 self.fixed[i] = None
 

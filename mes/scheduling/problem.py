@@ -246,7 +246,8 @@ class Result:
     """A complete plan and how it was obtained.
 
     ``objective`` holds every term's value; ``levels`` the lexicographic level sums;
-    ``lower_bound`` bounds the first level (None when unknown).
+    ``lower_bound`` bounds the first level (None when unknown). ``released`` names
+    operations of the frozen horizon that could not keep their place (see ``warnings``).
     """
 
     status: SolveStatus
@@ -257,6 +258,7 @@ class Result:
     lower_bound: int | None
     seconds: float
     warnings: tuple[str, ...] = ()
+    released: tuple[str, ...] = ()
 
     def by_operation(self) -> dict[str, ScheduledOperation]:
         return {op.operation: op for op in self.operations}
@@ -285,3 +287,12 @@ class SchedulingError(Exception):
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(key for reason in self.reasons for key in reason.keys)
+
+
+class ProblemFileError(SchedulingError):
+    """A problem file that cannot be read, naming where it went wrong."""
+
+    def __init__(self, source: str, line: int | None, field: str, detail: str):
+        self.source, self.line, self.field = source, line, field
+        where = f"{source}, line {line}" if line is not None else source
+        super().__init__(Reason("malformed_problem_file", (source,), f"{where} ({field}): {detail}"))

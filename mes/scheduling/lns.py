@@ -1,0 +1,294 @@
+"""Large-neighbourhood search around CP-SAT that always keeps a feasible incumbent.
+
+Each step frees a few operations (a time window, the jobs that decide the objective, a
+machine's load, the critical path), keeps the others on their machines and in their order
+(near the freed ones) or at their times (far away), solves that small model with CP-SAT
+seeded with the incumbent, left-shifts the answer with the decoder and keeps it when it is
+no worse. Neighbourhoods that pay off are chosen more often and their size adapts to how
+quickly CP-SAT closes them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from mes.scheduling.instance import Instance
+from mes.scheduling.model import Neighbourhood, ScheduleModel
+from mes.scheduling.plan import Plan, score
+from mes.scheduling.problem import Term
+
+
+@dataclass
+class Move:
+    """Statistics of one neighbourhood kind, for the adaptive choice."""
+
+    name: str
+    weight: float = 1.0
+    tries: int = 0
+    wins: int = 0
+
+
+class LargeNeighbourhoodSearch:
+    """Improves ``incumbent`` until ``deadline`` (time.monotonic()) or until stopped."""
+
+    def __init__(self, instance: Instance, incumbent: Plan, deadline: float, workers: int,
+                 seed: int = 0, on_improve: Callable[[Plan, tuple[int, ...]], None] | None = None,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 register_solver: Callable[[cp_model.CpSolver, bool], None] = lambda solver, active: None,
+                 lower_bound: int | None = None):
+        self.inst = instance
+        self.best = incumbent
+        self.best_score = score(instance, incumbent)
+        self.deadline = deadline
+        self.workers = workers
+        self.rng = random.Random(seed)
+        self.on_improve = on_improve
+        self.should_stop = should_stop
+        self.register_solver = register_solver
+        self.lower_bound = lower_bound
+        self.movable = [i for i in range(instance.n) if instance.fixed[i] is None]
+        self.has_calendars = any(instance.machine_has_windows)
+        self.has_setups = any(matrix is not None for matrix in instance.setup)
+        # Without calendars or setups every op can stay in the model cheaply (kept in order).
+        self.keep_all = not self.has_calendars and not self.has_setups and len(self.movable) <= 2000
+        self.size = min(len(self.movable), 40 if self.keep_all else 60)
+        self.min_size = min(len(self.movable), 8)
+        self.max_size = min(len(self.movable), 400)
+        self.sub_limit = 1.0
+        primary = [term for term, _ in instance.levels[0]] if instance.levels else []
+        self.makespan_first = primary == [Term.MAKESPAN]
+        names = ["window", "jobs", "machine", "random"]
+        if self.makespan_first:
+            names.append("critical")
+        self.moves = [Move(name) for name in names]
+        self.iterations = 0
+        self.improvements = 0
+        self.compaction = False
+        self.strict = False
+        self.threads = 1
+        self.lock = threading.RLock()
+        self.best_key = self._key(incumbent)
+
+    def _key(self, plan: Plan) -> tuple:
+        return (*score(self.inst, plan), sum(plan.end)) if self.compaction else score(self.inst, plan)
+
+    # -- neighbourhoods --------------------------------------------------------------------
+
+    def _window(self, k: int) -> set[int]:
+        ops = sorted(self.movable, key=lambda i: self.best.start[i])
+        first = self.rng.randrange(max(1, len(ops) - k + 1))
+        return set(ops[first:first + k])
+
+    def _jobs(self, k: int) -> set[int]:
+        inst, plan = self.inst, self.best
+        late = []
+        for j, ops in enumerate(inst.job_ops):
+            movable = [i for i in ops if inst.fixed[i] is None]
+            if not movable:
+                continue
+            completion = max(plan.end[i] for i in ops)
+            due = inst.job_due[j]
+            lateness = completion - due if due is not None else completion
+            late.append((lateness * max(1, inst.job_weight[j]), j))
+        if not late:
+            return self._window(k)
+        late.sort(reverse=True)
+        chosen: set[int] = set()
+        # Bias towards the jobs that cost most, but keep some randomness.
+        pool = [j for _, j in late[: max(3, len(late) // 3)]]
+        seed_job = self.rng.choice(pool)
+        chosen.update(i for i in inst.job_ops[seed_job] if inst.fixed[i] is None)
+        # Add the operations competing for the same machines in the same time span.
+        span_lo = min((plan.start[i] for i in chosen), default=0)
+        span_hi = max((plan.end[i] for i in chosen), default=0)
+        machines = {m for i in chosen for m, _ in inst.candidates[i]}
+        rivals = [i for i in self.movable if plan.machine[i] in machines and plan.end[i] > span_lo and plan.start[i] < span_hi and i not in chosen]
+        self.rng.shuffle(rivals)
+        chosen.update(rivals[: max(0, k - len(chosen))])
+        while len(chosen) < k // 2 and len(chosen) < len(self.movable):
+            j = self.rng.choice(pool)
+            chosen.update(i for i in inst.job_ops[j] if inst.fixed[i] is None)
+        return chosen
+
+    def _machine(self, k: int) -> set[int]:
+        inst, plan = self.inst, self.best
+        m = plan.machine[self.rng.choice(self.movable)]
+        related = {m}
+        for i in self.movable:
+            if plan.machine[i] == m:
+                related.update(mm for mm, _ in inst.candidates[i])
+        ops = [i for i in self.movable if plan.machine[i] in related]
+        ops.sort(key=lambda i: plan.start[i])
+        first = self.rng.randrange(max(1, len(ops) - k + 1))
+        return set(ops[first:first + k])
+
+    def _random(self, k: int) -> set[int]:
+        return set(self.rng.sample(self.movable, min(k, len(self.movable))))
+
+    def _critical(self, k: int) -> set[int]:
+        path = self._critical_path()
+        if not path:
+            return self._window(k)
+        if len(path) > k:
+            first = self.rng.randrange(len(path) - k + 1)
+            path = path[first:first + k]
+        chosen = set(path)
+        plan = self.best
+        lo = min(plan.start[i] for i in chosen)
+        hi = max(plan.end[i] for i in chosen)
+        rest = [i for i in self.movable if i not in chosen and plan.end[i] > lo and plan.start[i] < hi]
+        self.rng.shuffle(rest)
+        chosen.update(rest[: max(0, k - len(chosen))])
+        return chosen
+
+    def _critical_path(self) -> list[int]:
+        """Operations that determine the makespan, walking back along tight constraints."""
+        inst, plan = self.inst, self.best
+        sequences = plan.sequences(inst)
+        prev_on_machine: dict[int, int] = {}
+        for seq in sequences:
+            for a, b in zip(seq, seq[1:]):
+                prev_on_machine[b] = a
+        current = max(range(inst.n), key=lambda i: plan.end[i])
+        path = []
+        seen = set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            if inst.fixed[current] is None:
+                path.append(current)
+            start = plan.start[current]
+            nxt = None
+            candidates = []
+            p = prev_on_machine.get(current)
+            if p is not None and plan.end[p] + plan.setup[current] >= start:
+                candidates.append(p)
+            for arc in inst.preds[current]:
+                a = arc.before
+                if (arc.finish_to_start is not None and plan.end[a] + arc.finish_to_start >= start) or (
+                    arc.start_to_start is not None and plan.start[a] + arc.start_to_start >= start
+                ):
+                    candidates.append(a)
+            if candidates:
+                nxt = self.rng.choice(candidates)
+            current = nxt
+        path.reverse()
+        return path
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _neighbourhood(self, free: set[int]) -> tuple[Neighbourhood, int]:
+        inst, plan = self.inst, self.best
+        makespan = max(plan.end)
+        span = max(1, makespan - inst.now)
+        horizon = makespan if self.makespan_first else makespan + max(60, span // 5)
+        hood = Neighbourhood(free=free)
+        if self.keep_all:
+            hood.keep = set(self.movable) - free
+            return hood, horizon
+        lo = min(plan.start[i] for i in free)
+        hi = max(plan.end[i] for i in free)
+        # Operations near the freed ones may shift; far ones stay where they are.
+        margin = max(60, (hi - lo) // 2)
+        for i in self.movable:
+            if i in free:
+                continue
+            if plan.end[i] >= lo - margin and plan.start[i] <= hi + margin:
+                hood.keep.add(i)
+        slack = max(240, (hi - lo))
+        for i in hood.keep | free:
+            hood.lo[i] = max(inst.earliest(i), min(plan.start[i], lo) - slack)
+            hood.hi[i] = min(horizon, max(plan.start[i], hi) + slack)
+            hood.hi[i] = max(hood.hi[i], plan.start[i])
+        return hood, horizon
+
+    def _choose_move(self) -> Move:
+        total = sum(move.weight for move in self.moves)
+        pick = self.rng.random() * total
+        for move in self.moves:
+            pick -= move.weight
+            if pick <= 0:
+                return move
+        return self.moves[-1]
+
+    def step(self, workers: int | None = None) -> bool:
+        remaining = self.deadline - time.monotonic()
+        if remaining < 0.05:
+            return False
+        with self.lock:
+            move = self._choose_move()
+            free = getattr(self, "_" + move.name)(self.size)
+            if not free:
+                return False
+            base_score = self.best_score
+            hood, horizon = self._neighbourhood(free)
+            model = ScheduleModel(self.inst, hood, self.best, horizon, compaction=self.compaction)
+            model.add_hints()
+            if self.strict:
+                model.bound_primary(self.best_score[0] - 1)
+            seed = self.rng.randrange(1 << 30)
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.01, min(self.sub_limit, self.deadline - time.monotonic()))
+        solver.parameters.num_workers = workers or self.workers
+        solver.parameters.random_seed = seed
+        self.register_solver(solver, True)
+        try:
+            status = solver.solve(model.model)
+        finally:
+            self.register_solver(solver, False)
+        with self.lock:
+            return self._after(model, solver, status, move)
+
+    def _after(self, model, solver, status, move) -> bool:
+        self.iterations += 1
+        move.tries += 1
+        improved = False
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            plan = model.extract(solver)
+            if plan is not None:
+                value = score(self.inst, plan)
+                key = self._key(plan)
+                if key <= self.best_key:
+                    improved = value < self.best_score
+                    self.best, self.best_score, self.best_key = plan, value, key
+                    if improved:
+                        self.improvements += 1
+                        move.wins += 1
+                        if self.on_improve:
+                            self.on_improve(plan, value)
+        # Reward moves that improve; decay the others slowly so all stay in play.
+        move.weight = max(0.2, 0.9 * move.weight + (1.0 if improved else 0.0))
+        wall = solver.wall_time
+        closed = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        if closed and wall < 0.5 * self.sub_limit:
+            self.size = min(self.max_size, int(self.size * 1.15) + 1)
+        elif not closed:
+            self.size = max(self.min_size, int(self.size * 0.9))
+        return True
+
+    def _done(self) -> bool:
+        if self.should_stop() or time.monotonic() >= self.deadline - 0.05:
+            return True
+        return self.lower_bound is not None and len(self.best_score) == 1 and self.best_score[0] <= self.lower_bound
+
+    def run(self) -> Plan:
+        if self.threads <= 1:
+            while not self._done() and self.step():
+                pass
+            return self.best
+
+        def loop() -> None:
+            while not self._done() and self.step(workers=1):
+                pass
+
+        threads = [threading.Thread(target=loop, daemon=True) for _ in range(self.threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return self.best

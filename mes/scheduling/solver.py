@@ -1,0 +1,303 @@
+"""The public entry point: ``solve(problem)`` returns the best plan found in the time limit.
+
+Order of work: validate; build a plan at once (dispatch rules, and a repair of the previous
+schedule when there is one); then improve it with CP-SAT on the whole model while that is
+small, and with large-neighbourhood search for the rest of the time. A plan is available
+from the first milliseconds, so a time-out or a stop request still returns the best one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from ortools.sat.python import cp_model
+
+from mes.scheduling.heuristic import default_rules, dispatch
+from mes.scheduling.instance import Instance
+from mes.scheduling.lns import LargeNeighbourhoodSearch
+from mes.scheduling.model import Neighbourhood, ScheduleModel
+from mes.scheduling.plan import Plan, evaluate, levels, score
+from mes.scheduling.problem import (
+    Phase,
+    Problem,
+    Progress,
+    Reason,
+    Result,
+    ScheduledOperation,
+    SchedulingError,
+    SolveStatus,
+    Term,
+)
+
+# Above this many movable operations (or with calendars and setups above the smaller
+# figure) a monolithic model is not worth building; LNS does all the improving.
+MONOLITHIC_LIMIT = 400
+MONOLITHIC_LIMIT_RICH = 120
+
+
+class _Solvers:
+    """The CP-SAT solvers currently running, so that a stop request can reach them."""
+
+    def __init__(self, stop: threading.Event | None):
+        self.stop = stop
+        self.active: set[cp_model.CpSolver] = set()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.watcher = None
+        if stop is not None:
+            self.watcher = threading.Thread(target=self._watch, daemon=True)
+            self.watcher.start()
+
+    def _watch(self) -> None:
+        while not self.done.is_set():
+            if self.stop.wait(0.05):
+                with self.lock:
+                    for solver in self.active:
+                        solver.stop_search()
+                if self.done.wait(0.05):
+                    return
+
+    def stopped(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+    def register(self, solver: cp_model.CpSolver, active: bool) -> None:
+        with self.lock:
+            if active:
+                self.active.add(solver)
+                if self.stopped():
+                    solver.stop_search()
+            else:
+                self.active.discard(solver)
+
+    def close(self) -> None:
+        self.done.set()
+
+
+class _Incumbent:
+    """Best plan so far, which phase found it, and progress reporting."""
+
+    def __init__(self, instance: Instance, started: float, on_progress: Callable[[Progress], None] | None):
+        self.inst = instance
+        self.started = started
+        self.on_progress = on_progress
+        self.plan: Plan | None = None
+        self.score: tuple[int, ...] | None = None
+        self.phase = Phase.HEURISTIC
+        self.lower_bound: int | None = None
+        self.proven = False
+        self.lock = threading.Lock()
+
+    def offer(self, plan: Plan | None, phase: Phase) -> bool:
+        if plan is None:
+            return False
+        value = score(self.inst, plan)
+        with self.lock:
+            if self.score is not None and value >= self.score:
+                return False
+            self.plan, self.score, self.phase = plan, value, phase
+        self.report()
+        return True
+
+    def bound(self, value: int | None) -> None:
+        if value is not None and (self.lower_bound is None or value > self.lower_bound):
+            self.lower_bound = value
+
+    def report(self) -> None:
+        if self.on_progress is not None and self.score is not None:
+            self.on_progress(Progress(self.phase, self.score, self.lower_bound, time.monotonic() - self.started))
+
+
+def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
+          on_progress: Callable[[Progress], None] | None = None,
+          stop: threading.Event | None = None, seed: int = 0) -> Result:
+    """Plan ``problem`` within ``time_limit`` seconds using ``workers`` CP-SAT threads.
+
+    ``on_progress`` is called (from the solving thread) whenever the plan improves;
+    setting ``stop`` ends the search early with the best plan so far. Raises
+    ``SchedulingError`` naming the culprits when the problem is malformed or infeasible.
+    """
+    started = time.monotonic()
+    deadline = started + max(0.0, time_limit)
+    workers = max(1, int(workers))
+    instance = Instance(problem)
+    incumbent = _Incumbent(instance, started, on_progress)
+    incumbent.bound(primary_lower_bound(instance))
+    solvers = _Solvers(stop)
+    try:
+        _initial_plans(instance, incumbent)
+        if incumbent.plan is None:
+            _first_plan_with_cp_sat(instance, incumbent, deadline, workers, solvers)
+        movable = sum(1 for f in instance.fixed if f is None)
+        rich = any(instance.machine_has_windows) and any(m is not None for m in instance.setup)
+        limit = MONOLITHIC_LIMIT_RICH if rich else MONOLITHIC_LIMIT
+        if movable and not _finished(incumbent, deadline, solvers):
+            if movable <= limit:
+                budget = time_limit * 0.3 if movable > 60 else time_limit
+                _monolithic(instance, incumbent, min(deadline, time.monotonic() + budget), workers, solvers, seed)
+            if not _finished(incumbent, deadline, solvers):
+                _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
+    finally:
+        solvers.close()
+    return _result(instance, incumbent, time.monotonic() - started)
+
+
+def _finished(incumbent: _Incumbent, deadline: float, solvers: _Solvers) -> bool:
+    if incumbent.proven or solvers.stopped() or time.monotonic() >= deadline - 0.02:
+        return True
+    return (
+        incumbent.lower_bound is not None and incumbent.score is not None
+        and len(incumbent.score) >= 1 and incumbent.score[0] <= incumbent.lower_bound
+        and all(v == 0 for v in incumbent.score[1:])
+    )
+
+
+def _initial_plans(instance: Instance, incumbent: _Incumbent) -> None:
+    for rule in default_rules(instance):
+        phase = Phase.REPAIR if rule.kind == "previous" else Phase.HEURISTIC
+        incumbent.offer(dispatch(instance, rule), phase)
+
+
+def primary_lower_bound(instance: Instance) -> int | None:
+    """A quick bound on the first level: the critical path for makespan, 0 otherwise."""
+    level = instance.levels[0] if instance.levels else []
+    if [term for term, _ in level] == [Term.MAKESPAN]:
+        es, _, _ = instance.earliest_starts()
+        best = 0
+        for i in range(instance.n):
+            f = instance.fixed[i]
+            end = f.end if f is not None else es[i] + min((w for _, w in instance.candidates[i]), default=0)
+            best = max(best, end)
+        return best * level[0][1]
+    return 0 if all(weight >= 0 for _, weight in level) else None
+
+
+def _horizon(instance: Instance, plan: Plan | None) -> int:
+    if plan is not None:
+        makespan = max(plan.end, default=instance.now)
+        return makespan + max(60, makespan - instance.now)
+    total = sum(max((w for _, w in instance.candidates[i]), default=0) for i in range(instance.n) if instance.fixed[i] is None)
+    setups = sum(max((max(row) for row in matrix), default=0) for matrix in instance.setup if matrix) * instance.n
+    lags = sum(max(a.finish_to_start or 0, a.start_to_start or 0, a.end_to_end or 0) for a in instance.arcs)
+    start = max([instance.now, instance.frozen_until or instance.now] + instance.job_release + [f.end for f in instance.fixed if f is not None])
+    span = total + setups + lags + 1
+    # Stretch by the slowest calendar: working time is what the span needs.
+    return max(calendar.elapsed_end(calendar.working(start) + span) for calendar in instance.calendars) if instance.calendars else start + span
+
+
+def _monolithic(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
+                solvers: _Solvers, seed: int) -> None:
+    """CP-SAT on the whole problem, seeded with the incumbent."""
+    remaining = deadline - time.monotonic()
+    if remaining < 0.05:
+        return
+    plan = incumbent.plan
+    hood = Neighbourhood(free={i for i in range(instance.n) if instance.fixed[i] is None})
+    model = ScheduleModel(instance, hood, plan, _horizon(instance, plan), redundant_cumulative=True)
+    model.add_hints()
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+
+    class Callback(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            incumbent.bound(model.primary_bound(self))
+            if incumbent.on_progress is not None and incumbent.score is not None:
+                incumbent.report()
+
+    solvers.register(solver, True)
+    try:
+        status = solver.solve(model.model, Callback() if incumbent.on_progress else None)
+    finally:
+        solvers.register(solver, False)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        incumbent.offer(model.extract(solver), Phase.CP_SAT)
+        exact = model.levels_used == len(instance.levels) and not model.compaction
+        if status == cp_model.OPTIMAL and exact:
+            incumbent.proven = True
+        incumbent.bound(model.primary_bound(solver))
+    elif status == cp_model.INFEASIBLE and incumbent.plan is None:
+        raise SchedulingError(Reason("infeasible", (), "The problem has no feasible plan."))
+
+
+def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
+                                workers: int, solvers: _Solvers, seed: int) -> None:
+    def improved(plan: Plan, value: tuple[int, ...]) -> None:
+        incumbent.offer(plan, Phase.LNS)
+
+    lns = LargeNeighbourhoodSearch(
+        instance, incumbent.plan, deadline, workers, seed=seed, on_improve=improved,
+        should_stop=lambda: solvers.stopped() or _finished(incumbent, deadline, solvers),
+        register_solver=solvers.register, lower_bound=incumbent.lower_bound,
+    )
+    lns.run()
+
+
+def _first_plan_with_cp_sat(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
+                            solvers: _Solvers) -> None:
+    """When list scheduling cannot honour the pins, ask CP-SAT; name the pins if it proves
+    they cannot all hold."""
+    pinned = [i for i in range(instance.n) if instance.pinned_start[i] is not None and instance.fixed[i] is None]
+    hood = Neighbourhood(free={i for i in range(instance.n) if instance.fixed[i] is None})
+    model = ScheduleModel(instance, hood, None, _horizon(instance, None), pin_assumptions=True)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.5, deadline - time.monotonic())
+    solver.parameters.num_workers = workers
+    solver.parameters.stop_after_first_solution = True
+    solvers.register(solver, True)
+    try:
+        status = solver.solve(model.model)
+    finally:
+        solvers.register(solver, False)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        incumbent.offer(model.extract(solver), Phase.CP_SAT)
+        if incumbent.plan is not None:
+            return
+    if status == cp_model.INFEASIBLE:
+        core = [model.pin_literal_op[index] for index in solver.sufficient_assumptions_for_infeasibility()
+                if index in model.pin_literal_op]
+        culprits = core or pinned or [i for i in range(instance.n) if instance.fixed[i] is not None and instance.fixed[i].why == "pinned"]
+        keys = tuple(instance.op_keys[i] for i in culprits)
+        raise SchedulingError(Reason(
+            "pins_conflict", keys,
+            "The pinned operations " + ", ".join(map(repr, keys)) + " cannot all be honoured together "
+            "(machine capacity, setups or precedence leave no room).",
+        ))
+    raise SchedulingError(Reason("no_plan_found", tuple(instance.op_keys[i] for i in pinned),
+                                 "No plan honouring the pinned operations was found within the time limit."))
+
+
+def _result(instance: Instance, incumbent: _Incumbent, seconds: float) -> Result:
+    plan = incumbent.plan
+    values = evaluate(instance, plan)
+    level_values = levels(instance, values)
+    status = SolveStatus.OPTIMAL if incumbent.proven else SolveStatus.FEASIBLE
+    if incumbent.lower_bound is not None and level_values and level_values[0] <= incumbent.lower_bound and len(level_values) == 1:
+        status = SolveStatus.OPTIMAL
+    operations = tuple(
+        ScheduledOperation(
+            operation=instance.op_keys[i],
+            job=instance.job_keys[instance.job_of[i]],
+            machine=instance.machine_keys[plan.machine[i]],
+            start=plan.start[i],
+            end=plan.end[i],
+            setup=plan.setup[i],
+        )
+        for i in range(instance.n)
+    )
+    lower_bound = incumbent.lower_bound
+    if lower_bound is not None and level_values:
+        lower_bound = min(lower_bound, level_values[0])
+    return Result(
+        status=status,
+        phase=incumbent.phase,
+        operations=operations,
+        objective={term: values[term] for term in Term},
+        levels=level_values,
+        lower_bound=lower_bound,
+        seconds=round(seconds, 3),
+        warnings=tuple(instance.warnings),
+        released=tuple(instance.op_keys[i] for i in instance.released),
+    )
