@@ -162,6 +162,8 @@ def demo(host: str, port: int, serve: bool) -> None:
     if demo_plant.is_empty():
         click.echo("seeding the demo plant ...")
         demo_plant.seed()
+        click.echo("planning it (a few seconds) ...")
+        demo_plant.plan()
     click.echo(demo_plant.LOGINS_TEXT)
     if serve:
         click.echo(f"mes demo plant on http://{host}:{port}/  (Ctrl+C to stop)")

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from mes.core import audit
 from mes.core.clock import plant_today, plant_tz
-from mes.core.db import session, transaction, utcnow
+from mes.core.db import get_db, session, transaction, utcnow
 from mes.core.models import Role, User, UserRole
 from mes.core.security import digest, hash_secret
-from mes.machines.models import CalendarShift, Machine, MachineStatus, WorkCalendar, WorkCenter
+from mes.machines.models import CalendarShift, Machine, MachineDowntime, MachineStatus, WorkCalendar, WorkCenter
 from mes.orders import services as orders
 from mes.orders.models import OperationStatus, Priority, WorkOrder, WorkOrderStatus
 from mes.routing.models import (
@@ -156,6 +156,19 @@ def seed(rng_seed: int = 7) -> None:
         _work_orders(products, rng)
 
 
+def plan(time_limit: int = 5) -> None:
+    """Run the scheduler once and publish its plan, so the floor sees what to run next."""
+    from mes.scheduling import services as scheduling
+    from mes.scheduling.models import ScheduleStatus, ScheduleVersion
+
+    with audit.actor_context(audit.Actor(None, "demo")):
+        schedule_id = scheduling.start_run(time_limit=time_limit, wait=True)
+        with get_db().read_session() as s:
+            ok = s.get(ScheduleVersion, schedule_id).status == ScheduleStatus.DRAFT
+        if ok:
+            scheduling.publish(schedule_id, None)
+
+
 def _plant() -> dict[str, int]:
     with transaction() as s:
         calendars = {}
@@ -176,8 +189,13 @@ def _plant() -> dict[str, int]:
                         status=MachineStatus.AVAILABLE)
             s.add(m)
             machines[code] = m
-        machines["G02"].status = MachineStatus.MAINTENANCE
         s.flush()
+        # The surface grinder is in planned maintenance until tomorrow noon; the paint booth broke down.
+        tomorrow_noon = dt.datetime.combine(plant_today() + dt.timedelta(days=1), dt.time(12), tzinfo=plant_tz())
+        s.add(MachineDowntime(machine_id=machines["G02"].id, starts_at=utcnow() - dt.timedelta(hours=3),
+                              ends_at=tomorrow_noon, kind="maintenance", note="Spindle bearings 主轴轴承保养"))
+        s.add(MachineDowntime(machine_id=machines["P01"].id, starts_at=utcnow() - dt.timedelta(hours=1),
+                              ends_at=utcnow() + dt.timedelta(hours=5), kind="breakdown", note="Spray gun clogged 喷枪堵塞"))
         return {code: m.id for code, m in machines.items()}
 
 

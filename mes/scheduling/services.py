@@ -44,6 +44,7 @@ class Keys:
     machines: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # engine key -> what a planner recognises
+    left_out: list[str] = field(default_factory=list)  # orders that cannot be planned, and why
 
 
 def op_key(op_id: int) -> str:
@@ -80,7 +81,6 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         select(Machine).where(Machine.status == MachineStatus.AVAILABLE)
         .options(selectinload(Machine.work_center).selectinload(WorkCenter.calendar), selectinload(Machine.calendar))
     ).all()
-    families = {}
     matrices: dict[int, p.SetupMatrix] = {}
     for wc in s.scalars(select(WorkCenter)):
         entries = s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == wc.id)).all()
@@ -116,57 +116,17 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
     ).all()
     product_family = dict(s.execute(select(Product.id, Product.family_id)).all())
     pins = {pin.operation_id: pin for pin in s.scalars(select(OperationPin))}
+    running = _running_operations(orders)
     jobs, operations, precedences = [], [], []
     now_minute = 0
     for order in orders:
-        job = f"wo{order.id}"
-        keys.jobs[job] = order.id
-        keys.labels[job] = order.number
-        family = f"f{product_family[order.product_id]}"
-        families[job] = family
-        release = max(0, minutes_between(origin, day_start(order.release_date))) if order.release_date else 0
-        jobs.append(p.Job(key=job, release=release, due=minutes_between(origin, day_end(order.due_date)),
-                          weight=order.priority.weight, family=family))
-        gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
-        from mes.orders.services import op_nodes
-
-        edges = graph.bypass(graph.effective_edges(op_nodes(order)), gone)
-        by_id = {op.id: op for op in order.operations}
-        for op in order.operations:
-            if op.id in gone:
-                continue
-            key = op_key(op.id)
-            keys.operations[key] = op.id
-            keys.labels[key] = f"{order.number}/{op.seq}"
-            pieces = max(order.quantity - op.qty_good, 0)
-            options_ = [(m.machine_id, m.setup_minutes, m.run_minutes) for m in op.machines] or [
-                (m.id, op.setup_minutes, op.run_minutes) for m in by_wc.get(op.work_center_id, [])]
-            durations = {machine_key(mid): _working_minutes(setup + run * pieces) for mid, setup, run in options_ if mid in available}
-            started = op.status in (OperationStatus.IN_PROGRESS, OperationStatus.PAUSED)
-            fields: dict[str, Any] = {}
-            if started and op.machine_id in available:
-                run = next((r for mid, _s, r in options_ if mid == op.machine_id), op.run_minutes)
-                fields = dict(status=p.OperationStatus.STARTED, machine=machine_key(op.machine_id),
-                              start=min(now_minute, minutes_between(origin, op.started_at)) if op.started_at else now_minute,
-                              remaining=_working_minutes(run * pieces))
-                durations.setdefault(machine_key(op.machine_id), fields["remaining"])
-            pin = pins.get(op.id)
-            if pin is not None and not started:
-                if pin.machine_id and pin.machine_id in available:
-                    fields["pinned_machine"] = machine_key(pin.machine_id)
-                if pin.start_at:
-                    fields["pinned_start"] = max(0, minutes_between(origin, pin.start_at))
-            operations.append(p.Operation(key=key, job=job, durations=durations, family=family, **fields))
-        for pred, succ in edges:
-            before, after = by_id[pred], by_id[succ]
-            if before.transfer_batch and before.transfer_batch < order.quantity:
-                batch = before.transfer_batch
-                first = min((r for r in _runs(before, by_wc) ), default=Decimal(0)) * batch
-                last = min((r for r in _runs(after, by_wc)), default=Decimal(0)) * batch
-                precedences.append(p.Precedence(op_key(pred), op_key(succ), finish_to_start=None,
-                                                start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
-            else:
-                precedences.append(p.Precedence(op_key(pred), op_key(succ)))
+        built = _order_parts(order, keys, by_wc, available, product_family, pins, running, now_minute, origin)
+        if built is None:
+            continue
+        job, ops, arcs = built
+        jobs.append(job)
+        operations.extend(ops)
+        precedences.extend(arcs)
 
     previous: tuple[p.Assignment, ...] = ()
     if options.use_previous:
@@ -188,6 +148,90 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
     return problem, keys
 
 
+def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], available: set[int],
+                 product_family: dict[int, int], pins: dict[int, OperationPin], running: set[int], now_minute: int,
+                 origin: dt.datetime) -> tuple[p.Job, list[p.Operation], list[p.Precedence]] | None:
+    """One work order as a job, its remaining operations and their precedences; None (and a
+    note in ``keys.left_out``) when one of its operations has no machine available to do it."""
+    from mes.orders.services import op_nodes
+
+    job_key = f"wo{order.id}"
+    family = f"f{product_family[order.product_id]}"
+    release = max(0, minutes_between(origin, day_start(order.release_date))) if order.release_date else 0
+    job = p.Job(key=job_key, release=release, due=minutes_between(origin, day_end(order.due_date)),
+                weight=order.priority.weight, family=family)
+    gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
+    edges = graph.bypass(graph.effective_edges(op_nodes(order)), gone)
+    by_id = {op.id: op for op in order.operations}
+    operations = []
+    for op in order.operations:
+        if op.id in gone:
+            continue
+        key = op_key(op.id)
+        pieces = max(order.quantity - op.qty_good, 0)
+        choices = [(m.machine_id, m.setup_minutes, m.run_minutes) for m in op.machines] or [
+            (m.id, op.setup_minutes, op.run_minutes) for m in by_wc.get(op.work_center_id, [])]
+        durations = {machine_key(mid): _working_minutes(setup + run * pieces) for mid, setup, run in choices if mid in available}
+        fields: dict[str, Any] = {}
+        started = op.id in running and op.machine_id in available
+        if started:
+            # Running now: it goes on where it is until its remaining pieces are done.
+            run = next((r for mid, _s, r in choices if mid == op.machine_id), op.run_minutes)
+            remaining = _working_minutes(run * pieces)
+            fields = dict(status=p.OperationStatus.STARTED, machine=machine_key(op.machine_id), remaining=remaining,
+                          start=min(now_minute, minutes_between(origin, op.started_at)) if op.started_at else now_minute)
+            durations.setdefault(machine_key(op.machine_id), remaining)
+        elif op.status.started and op.machine_id and machine_key(op.machine_id) in durations:
+            # Paused: the rest is planned on the same machine (its setup, program and fixture are there).
+            fields["pinned_machine"] = machine_key(op.machine_id)
+        if not durations:
+            keys.left_out.append(str(_l("%(order)s is not planned: no available machine can do operation %(seq)s (%(name)s).",
+                                        order=order.number, seq=op.seq, name=op.name)))
+            return None
+        pin = pins.get(op.id)
+        if pin is not None and not op.status.started:
+            if pin.machine_id and pin.machine_id in available:
+                fields["pinned_machine"] = machine_key(pin.machine_id)
+            if pin.start_at:
+                fields["pinned_start"] = max(0, minutes_between(origin, pin.start_at))
+        operations.append(p.Operation(key=key, job=job_key, durations=durations, family=family, **fields))
+    if not operations:
+        return None  # nothing left to plan (the order waits to be completed)
+    precedences = []
+    for pred, succ in edges:
+        before, after = by_id[pred], by_id[succ]
+        if before.transfer_batch and before.transfer_batch < order.quantity:
+            batch = before.transfer_batch
+            first = min(_runs(before, by_wc), default=Decimal(0)) * batch
+            last = min(_runs(after, by_wc), default=Decimal(0)) * batch
+            precedences.append(p.Precedence(op_key(pred), op_key(succ), finish_to_start=None,
+                                            start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
+        else:
+            precedences.append(p.Precedence(op_key(pred), op_key(succ)))
+    keys.jobs[job_key] = order.id
+    keys.labels[job_key] = order.number
+    for op in operations:
+        keys.operations[op.key] = int(op.key[2:])
+        keys.labels[op.key] = f"{order.number}/{by_id[int(op.key[2:])].seq}"
+    return job, operations, precedences
+
+
+def _running_operations(orders: list[WorkOrder]) -> set[int]:
+    """Operations running now: one per machine, the one started last (others there are paused)."""
+    latest: dict[int, Operation] = {}
+    for order in orders:
+        for op in order.operations:
+            if op.status == OperationStatus.IN_PROGRESS and op.machine_id:
+                other = latest.get(op.machine_id)
+                if other is None or (op.started_at or origin_min()) > (other.started_at or origin_min()):
+                    latest[op.machine_id] = op
+    return {op.id for op in latest.values()}
+
+
+def origin_min() -> dt.datetime:
+    return dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
 def _runs(op: Operation, by_wc: dict[int, list[Machine]]) -> list[Decimal]:
     return [m.run_minutes for m in op.machines] or ([op.run_minutes] if by_wc.get(op.work_center_id) else [])
 
@@ -196,13 +240,13 @@ def _runs(op: Operation, by_wc: dict[int, list[Machine]]) -> list[Decimal]:
 
 
 def _labelled(error: p.SchedulingError, keys: Keys) -> str:
-    parts = []
-    for reason in error.reasons:
-        message = reason.message
-        for key in reason.keys:
-            message = message.replace(key, keys.labels.get(key, key))
-        parts.append(message)
-    return "; ".join(parts)
+    """The engine's reasons with its keys ('op12', 'm3') replaced by what a planner recognises."""
+    import re
+
+    def label(match: re.Match[str]) -> str:
+        return f"'{keys.labels.get(match.group(1), match.group(1))}'"
+
+    return "; ".join(re.sub(r"'([a-z]+\d+)'", label, reason.message) for reason in error.reasons)
 
 
 def start_run(time_limit: int | None = None, workers: int | None = None, options: BuildOptions | None = None,
@@ -258,7 +302,8 @@ class _Run:
         if now - self._last_progress < 1.0:
             return
         self._last_progress = now
-        with transaction() as s:
+        # Called from a solver thread: it needs an app context of its own.
+        with self.app.app_context(), transaction() as s:
             version = s.get(ScheduleVersion, self.schedule_id)
             version.progress_json = json.dumps({"phase": str(progress.phase), "objective": list(progress.objective),
                                                 "lower_bound": progress.lower_bound, "seconds": round(progress.seconds, 1)})
@@ -280,7 +325,7 @@ class _Run:
             version.objective_json = json.dumps({str(k): v for k, v in result.objective.items()})
             version.lower_bound = result.lower_bound
             version.seconds = round(result.seconds, 2)
-            version.message = "\n".join(result.warnings) or None
+            version.message = "\n".join([*keys.left_out, *result.warnings]) or None
 
     def _fail(self, message: str) -> None:
         with transaction() as s:
