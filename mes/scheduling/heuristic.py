@@ -96,15 +96,20 @@ def latest_starts(instance: Instance) -> list[int | None]:
     return latest
 
 
-def dispatch(instance: Instance, rule: Rule = Rule()) -> Plan | None:
-    """One list-scheduling pass; None if pins or fixed work could not be honoured."""
-    return _Dispatcher(instance, rule).run()
+def dispatch(instance: Instance, rule: Rule = Rule(), boost: list[float] | None = None) -> Plan | None:
+    """One list-scheduling pass; None if pins or fixed work could not be honoured.
+
+    ``boost`` multiplies each job's weight in the priorities (the plan's cost is not
+    affected): the priority search uses it to favour jobs that ended up late.
+    """
+    return _Dispatcher(instance, rule, boost).run()
 
 
 class _Dispatcher:
-    def __init__(self, instance: Instance, rule: Rule):
+    def __init__(self, instance: Instance, rule: Rule, boost: list[float] | None = None):
         self.inst = instance
         self.rule = rule
+        self.boost = boost
         self.rng = random.Random(rule.seed)
         n = instance.n
         self.start = [UNSET] * n
@@ -185,22 +190,27 @@ class _Dispatcher:
         if end_target != UNSET:
             wmin = max(wmin, calendar.working(end_target - 1) + 1 - work)
         timeline = self.timelines[m]
-        k = bisect_right(timeline.ws, wmin)
+        starts, ends, ops = timeline.ws, timeline.we, timeline.ops
+        k = bisect_right(starts, wmin)
         # The block starting at or before wmin may still end after it.
         resumable = inst.resumable[i]
-        count = len(timeline.ops)
+        count = len(ops)
         while True:
-            prev = timeline.ops[k - 1] if k else None
-            if prev is None:
-                base = calendar.working(inst.now)
+            if k:
+                prev = ops[k - 1]
+                base = ends[k - 1]
             else:
-                base = timeline.we[k - 1]
+                prev = None
+                base = calendar.working(inst.now)
+            # A gap shorter than the work cannot take it, whatever the setups.
+            if k < count and starts[k] - max(wmin, base) < work:
+                k += 1
+                continue
             setup = required_setup(inst, m, prev, i)
             ws = calendar.earliest_fit(max(wmin, base + setup), work, resumable)
             if k == count:
                 break
-            nxt = timeline.ops[k]
-            if ws + work + required_setup(inst, m, i, nxt) <= timeline.ws[k]:
+            if ws + work + required_setup(inst, m, i, ops[k]) <= starts[k]:
                 break
             k += 1
         return calendar.elapsed_start(ws), calendar.end_of(ws, work), ws, setup
@@ -233,6 +243,8 @@ class _Dispatcher:
             value = -(prev if prev is not None else s)
         elif rule.kind == "mwkr":
             value = float(self.rest[i]) - 1e-3 * (e - s)
+            if self.boost is not None:
+                value *= self.boost[inst.job_of[i]]
         else:
             job = inst.job_of[i]
             due = inst.job_due[job]
@@ -241,6 +253,8 @@ class _Dispatcher:
             work = max(1, e - s)
             slack = max(0.0, due - self.rest[i] - s)
             weight = max(inst.job_weight[job], 1e-3)
+            if self.boost is not None:
+                weight *= self.boost[job]
             value = (weight / work) * math.exp(-slack / (rule.k1 * self.mean_work)) * math.exp(-setup / (rule.k2 * self.mean_setup))
         if rule.noise:
             value *= 1.0 + rule.noise * self.rng.random()
@@ -350,7 +364,8 @@ def default_rules(instance: Instance) -> list[Rule]:
     if instance.prev_machine and any(m is not None for m in instance.prev_machine):
         rules.append(Rule("previous"))
     if has_due:
-        rules += [Rule("atcs", 2.0, 0.5), Rule("atcs", 0.5, 0.5), Rule("atcs", 4.0, 1.0)]
+        # Strong setup aversion (small k2) pays when setups eat capacity; keep one mild rule.
+        rules += [Rule("atcs", 3.0, 0.2), Rule("atcs", 6.0, 0.2), Rule("atcs", 1.5, 0.2), Rule("atcs", 2.0, 1.0)]
     rules.append(Rule("mwkr"))
     if not has_due:
         rules += [Rule("mwkr", noise=0.3, seed=s) for s in (1, 2)]

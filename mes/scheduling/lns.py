@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,7 +61,8 @@ class LargeNeighbourhoodSearch:
         self.size = min(len(self.movable), 40 if self.keep_all else 60)
         self.min_size = min(len(self.movable), 8)
         self.max_size = min(len(self.movable), 400)
-        self.sub_limit = 1.0
+        # Short sub-solves: CP-SAT closes a good neighbourhood in well under a second.
+        self.sub_limit = 0.3
         primary = [term for term, _ in instance.levels[0]] if instance.levels else []
         self.makespan_first = primary == [Term.MAKESPAN]
         names = ["window", "jobs", "machine", "random"]
@@ -70,8 +72,15 @@ class LargeNeighbourhoodSearch:
         self.iterations = 0
         self.improvements = 0
         self.compaction = False
+        self.surrogate = not self.keep_all
+        # How far (minutes) a freed operation may move in a rich problem.
+        self.slack = 1440
+        self.keep_shift = 480
+        self._index_of = None
+        self._sequences_of = None
         self.strict = False
-        self.threads = 1
+        # Independent neighbourhoods on single-worker solvers use the cores best.
+        self.threads = max(1, workers)
         self.lock = threading.RLock()
         self.best_key = self._key(incumbent)
 
@@ -86,47 +95,77 @@ class LargeNeighbourhoodSearch:
         return set(ops[first:first + k])
 
     def _jobs(self, k: int) -> set[int]:
+        """A costly job (by weighted lateness) and the operations queued around its own."""
         inst, plan = self.inst, self.best
         late = []
         for j, ops in enumerate(inst.job_ops):
-            movable = [i for i in ops if inst.fixed[i] is None]
-            if not movable:
+            if not any(inst.fixed[i] is None for i in ops):
                 continue
             completion = max(plan.end[i] for i in ops)
             due = inst.job_due[j]
-            lateness = completion - due if due is not None else completion
+            lateness = completion - due if due is not None else completion - inst.job_release[j]
             late.append((lateness * max(1, inst.job_weight[j]), j))
         if not late:
             return self._window(k)
         late.sort(reverse=True)
+        pool = [j for _, j in late[: max(3, len(late) // 5)]]
         chosen: set[int] = set()
-        # Bias towards the jobs that cost most, but keep some randomness.
-        pool = [j for _, j in late[: max(3, len(late) // 3)]]
-        seed_job = self.rng.choice(pool)
-        chosen.update(i for i in inst.job_ops[seed_job] if inst.fixed[i] is None)
-        # Add the operations competing for the same machines in the same time span.
-        span_lo = min((plan.start[i] for i in chosen), default=0)
-        span_hi = max((plan.end[i] for i in chosen), default=0)
-        machines = {m for i in chosen for m, _ in inst.candidates[i]}
-        rivals = [i for i in self.movable if plan.machine[i] in machines and plan.end[i] > span_lo and plan.start[i] < span_hi and i not in chosen]
-        self.rng.shuffle(rivals)
-        chosen.update(rivals[: max(0, k - len(chosen))])
-        while len(chosen) < k // 2 and len(chosen) < len(self.movable):
+        sequences = self._sequences()
+        position = self._positions()
+        while len(chosen) < k and pool:
             j = self.rng.choice(pool)
-            chosen.update(i for i in inst.job_ops[j] if inst.fixed[i] is None)
+            pool.remove(j)
+            ops = [i for i in inst.job_ops[j] if inst.fixed[i] is None]
+            chosen.update(ops)
+            reach = max(1, (k - len(chosen)) // max(1, 2 * len(ops)))
+            for i in ops:
+                seq = sequences[plan.machine[i]]
+                p = position.get(i)
+                if p is None:
+                    continue
+                for q in seq[max(0, p - 2 * reach):p + reach + 1]:
+                    if inst.fixed[q] is None:
+                        chosen.add(q)
         return chosen
 
     def _machine(self, k: int) -> set[int]:
+        """Consecutive operations on one busy machine, and their rivals on its sister machines."""
         inst, plan = self.inst, self.best
-        m = plan.machine[self.rng.choice(self.movable)]
-        related = {m}
-        for i in self.movable:
-            if plan.machine[i] == m:
-                related.update(mm for mm, _ in inst.candidates[i])
-        ops = [i for i in self.movable if plan.machine[i] in related]
-        ops.sort(key=lambda i: plan.start[i])
-        first = self.rng.randrange(max(1, len(ops) - k + 1))
-        return set(ops[first:first + k])
+        sequences = self._sequences()
+        loads = [sum(plan.end[i] - plan.start[i] for i in seq) for seq in sequences]
+        total = sum(loads)
+        if not total:
+            return self._window(k)
+        pick = self.rng.random() * total
+        m = 0
+        for m, load in enumerate(loads):
+            pick -= load
+            if pick <= 0:
+                break
+        seq = [i for i in sequences[m] if inst.fixed[i] is None]
+        if not seq:
+            return self._window(k)
+        length = max(2, (2 * k) // 3)
+        first = self.rng.randrange(max(1, len(seq) - length + 1))
+        chosen = set(seq[first:first + length])
+        lo = min(plan.start[i] for i in chosen)
+        hi = max(plan.end[i] for i in chosen)
+        sisters = {mm for i in chosen for mm, _ in inst.candidates[i]} - {m}
+        rivals = [i for mm in sisters for i in sequences[mm] if inst.fixed[i] is None and plan.end[i] > lo and plan.start[i] < hi]
+        self.rng.shuffle(rivals)
+        chosen.update(rivals[: max(0, k - len(chosen))])
+        return chosen
+
+    def _sequences(self) -> list[list[int]]:
+        if self._sequences_of is not self.best:
+            self._seq_cache = self.best.sequences(self.inst)
+            self._pos_cache = {i: p for seq in self._seq_cache for p, i in enumerate(seq)}
+            self._sequences_of = self.best
+        return self._seq_cache
+
+    def _positions(self) -> dict[int, int]:
+        self._sequences()
+        return self._pos_cache
 
     def _random(self, k: int) -> set[int]:
         return set(self.rng.sample(self.movable, min(k, len(self.movable))))
@@ -190,22 +229,59 @@ class LargeNeighbourhoodSearch:
         hood = Neighbourhood(free=free)
         if self.keep_all:
             hood.keep = set(self.movable) - free
+            if self.has_calendars or self.has_setups:
+                # Everything may shift a little (cheap: few calendar boundaries in range),
+                # freed operations further.
+                for i in hood.keep:
+                    hood.lo[i] = max(inst.earliest(i), plan.start[i] - self.keep_shift)
+                    hood.hi[i] = max(plan.start[i], min(horizon, plan.start[i] + self.keep_shift))
+                for i in free:
+                    hood.lo[i] = max(inst.earliest(i), plan.start[i] - self.slack)
+                    hood.hi[i] = max(plan.start[i], min(horizon, plan.start[i] + self.slack))
             return hood, horizon
-        lo = min(plan.start[i] for i in free)
-        hi = max(plan.end[i] for i in free)
-        # Operations near the freed ones may shift; far ones stay where they are.
-        margin = max(60, (hi - lo) // 2)
-        for i in self.movable:
-            if i in free:
-                continue
-            if plan.end[i] >= lo - margin and plan.start[i] <= hi + margin:
-                hood.keep.add(i)
-        slack = max(240, (hi - lo))
-        for i in hood.keep | free:
-            hood.lo[i] = max(inst.earliest(i), min(plan.start[i], lo) - slack)
-            hood.hi[i] = min(horizon, max(plan.start[i], hi) + slack)
-            hood.hi[i] = max(hood.hi[i], plan.start[i])
+        # Each freed op may move by ``slack``; what shares a machine with it in that span, and
+        # its direct predecessors and successors, may shift a little; the rest stays put.
+        slack, shift = self.slack, self.slack // 2
+        by_machine = self._machine_index()
+        keep: set[int] = set()
+        for f in free:
+            lo, hi = plan.start[f] - slack, plan.end[f] + slack
+            for m, _ in inst.candidates[f]:
+                starts, ops = by_machine[m]
+                k = bisect_right(starts, lo - self.longest[m])
+                while k < len(ops) and starts[k] <= hi:
+                    i = ops[k]
+                    if plan.end[i] > lo and i not in free and inst.fixed[i] is None:
+                        keep.add(i)
+                    k += 1
+            for arc in inst.preds[f]:
+                keep.add(arc.before)
+            for arc in inst.succs[f]:
+                keep.add(arc.after)
+        keep -= free
+        keep = {i for i in keep if inst.fixed[i] is None}
+        hood.keep = keep
+        for i in free:
+            hood.lo[i] = max(inst.earliest(i), plan.start[i] - slack)
+            hood.hi[i] = max(plan.start[i], min(horizon, plan.start[i] + slack))
+        for i in keep:
+            hood.lo[i] = max(inst.earliest(i), plan.start[i] - shift)
+            hood.hi[i] = max(plan.start[i], min(horizon, plan.start[i] + shift))
         return hood, horizon
+
+    def _machine_index(self) -> list[tuple[list[int], list[int]]]:
+        """Per machine, the incumbent's operations sorted by start (cached per incumbent)."""
+        if self._index_of is not self.best:
+            plan = self.best
+            index = [([], []) for _ in self.inst.machine_keys]
+            longest = [0] * len(self.inst.machine_keys)
+            for i in sorted(range(self.inst.n), key=lambda i: plan.start[i]):
+                m = plan.machine[i]
+                index[m][0].append(plan.start[i])
+                index[m][1].append(i)
+                longest[m] = max(longest[m], plan.end[i] - plan.start[i])
+            self._index, self.longest, self._index_of = index, longest, plan
+        return self._index
 
     def _choose_move(self) -> Move:
         total = sum(move.weight for move in self.moves)
@@ -227,7 +303,8 @@ class LargeNeighbourhoodSearch:
                 return False
             base_score = self.best_score
             hood, horizon = self._neighbourhood(free)
-            model = ScheduleModel(self.inst, hood, self.best, horizon, compaction=self.compaction)
+            model = ScheduleModel(self.inst, hood, self.best, horizon, compaction=self.compaction,
+                                  surrogate=self.surrogate)
             model.add_hints()
             if self.strict:
                 model.bound_primary(self.best_score[0] - 1)
@@ -271,6 +348,13 @@ class LargeNeighbourhoodSearch:
             self.size = max(self.min_size, int(self.size * 0.9))
         return True
 
+    def adopt(self, plan: Plan) -> None:
+        """Take a better plan found elsewhere (the priority search) as the incumbent."""
+        with self.lock:
+            value = score(self.inst, plan)
+            if value < self.best_score:
+                self.best, self.best_score, self.best_key = plan, value, self._key(plan)
+
     def _done(self) -> bool:
         if self.should_stop() or time.monotonic() >= self.deadline - 0.05:
             return True
@@ -282,13 +366,20 @@ class LargeNeighbourhoodSearch:
                 pass
             return self.best
 
+        errors: list[BaseException] = []
+
         def loop() -> None:
-            while not self._done() and self.step(workers=1):
-                pass
+            try:
+                while not errors and not self._done() and self.step(workers=1):
+                    pass
+            except BaseException as error:  # re-raised below: a bug must not vanish in a thread
+                errors.append(error)
 
         threads = [threading.Thread(target=loop, daemon=True) for _ in range(self.threads)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if errors:
+            raise errors[0]
         return self.best

@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 
 from mes.scheduling.calendar import INFINITY
 from mes.scheduling.instance import Instance
-from mes.scheduling.plan import Plan, decode, required_setup
+from mes.scheduling.plan import Plan, decode, required_setup, timed
 from mes.scheduling.problem import OperationStatus, Term
 
 # Combined objective coefficients stay below this so CP-SAT's arithmetic is exact.
@@ -69,13 +69,14 @@ class ScheduleModel:
 
     def __init__(self, instance: Instance, neighbourhood: Neighbourhood, incumbent: Plan | None,
                  horizon: int, redundant_cumulative: bool = False, compaction: bool = False,
-                 pin_assumptions: bool = False):
+                 pin_assumptions: bool = False, surrogate: bool = False):
         self.inst = instance
         self.hood = neighbourhood
         self.incumbent = incumbent
         self.horizon = horizon
         self.compaction = compaction
         self.pin_assumptions = pin_assumptions
+        self.surrogate = surrogate
         self.pin_literal_op: dict[int, int] = {}
         self.model = cp_model.CpModel()
         self.hints: list[tuple[object, int]] = []
@@ -89,6 +90,7 @@ class ScheduleModel:
         self.end_upper: dict[int, int] = {}
         self.start_range: dict[int, tuple[int, int]] = {}
         self._classify()
+        self.downstream = self._downstream()
         self._operations()
         self._calendars()
         self._machine_no_overlap()
@@ -223,7 +225,13 @@ class ScheduleModel:
                 o.wstart = ws
                 start_expr = ws + offset
                 end_expr = ws + o.work + offset
-                hinted = inc is not None and inc.machine[i] == o.machine and inc.wstart[i] is not None
+                # Hint every literal, absent options at their earliest start, so that the
+                # incumbent is a complete solution CP-SAT can take at once.
+                if inc is not None:
+                    chosen = inc.machine[i] == o.machine and inc.wstart[i] is not None
+                    hint_ws = inc.wstart[i] if chosen else o.allowed[0][0]
+                else:
+                    hint_ws = None
                 previous = None
                 for boundary, delta in crossings:
                     if boundary <= o.whi:
@@ -234,8 +242,8 @@ class ScheduleModel:
                             model.add_implication(y, previous)
                         previous = y
                         start_expr += delta * y
-                        if hinted:
-                            self.hints.append((y, int(inc.wstart[i] >= boundary)))
+                        if hint_ws is not None:
+                            self.hints.append((y, int(hint_ws >= boundary)))
                     if inst.resumable[i]:
                         threshold = boundary - o.work + 1
                         if threshold > o.whi:
@@ -245,8 +253,8 @@ class ScheduleModel:
                             model.add(ws >= threshold).only_enforce_if(z)
                             model.add(ws <= threshold - 1).only_enforce_if(~z)
                             end_expr += delta * z
-                            if hinted:
-                                self.hints.append((z, int(inc.wstart[i] >= threshold)))
+                            if hint_ws is not None:
+                                self.hints.append((z, int(hint_ws >= threshold)))
                         else:
                             end_expr += delta
                 model.add(s == start_expr).only_enforce_if(enforce)
@@ -254,8 +262,8 @@ class ScheduleModel:
                     model.add(e == end_expr).only_enforce_if(enforce)
                 else:
                     model.add(e == s + o.work).only_enforce_if(enforce)
-                if hinted:
-                    self.hints.append((ws, inc.wstart[i]))
+                if hint_ws is not None:
+                    self.hints.append((ws, hint_ws))
 
     # -- machines ------------------------------------------------------------------------------
 
@@ -443,6 +451,22 @@ class ScheduleModel:
             return self.start[i] if which == "s" else self.end[i]
         return self.const_start[i] if which == "s" else self.const_end[i]
 
+    def _downstream(self) -> set[int]:
+        """Constant operations after variable ones; with the surrogate objective the decoder
+        re-times them afterwards, so they neither bound nor block the variable ones."""
+        inst = self.inst
+        downstream: set[int] = set()
+        if self.surrogate and self.incumbent is not None:
+            stack = list(self.variable)
+            while stack:
+                i = stack.pop()
+                for arc in inst.succs[i]:
+                    k = arc.after
+                    if k not in self.is_variable and k not in downstream and inst.fixed[k] is None:
+                        downstream.add(k)
+                        stack.append(k)
+        return downstream
+
     def _precedence(self) -> None:
         inst, model = self.inst, self.model
         ops = inst.problem.operations
@@ -450,6 +474,7 @@ class ScheduleModel:
             a, b = arc.before, arc.after
             if a not in self.is_variable and b not in self.is_variable:
                 continue
+
             if ops[b].status != OperationStatus.PLANNED:
                 continue
             if arc.finish_to_start is not None:
@@ -493,43 +518,72 @@ class ScheduleModel:
 
     # -- objective -----------------------------------------------------------------------------
 
+    def _completion_bounds(self) -> tuple[dict[int, list[tuple[object, int, int]]], dict[int, int]]:
+        """Per job, lower bounds on its completion: (end variable, offset, upper bound) terms
+        and a constant.
+
+        In a neighbourhood, constant operations downstream of variable ones will be
+        left-shifted by the decoder afterwards, so they do not bound the completion;
+        instead a variable operation feeding them counts with the tail its job has behind
+        it in the incumbent. This gives CP-SAT a reason to finish late jobs' work earlier
+        even when their last operation lies outside the neighbourhood.
+        """
+        inst, inc = self.inst, self.incumbent
+        downstream = self.downstream
+        sinks = self._sink_set()
+        bounds: dict[int, list[tuple[object, int, int]]] = {}
+        constants: dict[int, int] = {}
+        for j, ops in enumerate(inst.job_ops):
+            terms = []
+            constant = -INFINITY
+            completion = max((inc.end[i] for i in ops), default=0) if inc is not None else 0
+            for i in ops:
+                if i in self.is_variable:
+                    if i in sinks:
+                        terms.append((self.end[i], 0, self.end_upper[i]))
+                    elif downstream and any(arc.after in downstream for arc in inst.succs[i]):
+                        tail = max(0, completion - inc.end[i])
+                        terms.append((self.end[i], tail, self.end_upper[i] + tail))
+                elif i not in downstream:
+                    constant = max(constant, self.const_end[i])
+            bounds[j] = terms
+            constants[j] = constant
+        return bounds, constants
+
     def _objective_terms(self) -> None:
         inst, model, inc = self.inst, self.model, self.incumbent
         terms = set(inst.terms)
-        var_ends: dict[int, list] = {}
-        const_done: dict[int, int] = {}
-        for j, sinks in enumerate(inst.job_sinks):
-            for i in sinks:
-                if i in self.is_variable:
-                    var_ends.setdefault(j, []).append(i)
-            const_done[j] = max((self.const_end[i] for i in inst.job_ops[j] if i in self.const_end), default=-INFINITY)
+        bounds, constants = self._completion_bounds()
+        completion_hint = {
+            j: max((inc.end[i] for i in ops), default=0) for j, ops in enumerate(inst.job_ops)
+        } if inc is not None else {}
         if Term.WEIGHTED_TARDINESS in terms:
             expr, constant, upper = 0, 0, 0
             for j, due in enumerate(inst.job_due):
-                if due is None or not inst.job_weight[j]:
+                if due is None or not inst.job_weight[j] or not inst.job_ops[j]:
                     continue
                 weight = inst.job_weight[j]
-                if j not in var_ends:
-                    constant += weight * max(0, const_done[j] - due) if const_done[j] > -INFINITY else 0
+                done = constants[j]
+                if not bounds[j]:
+                    constant += weight * max(0, done - due)
                     continue
-                ub = max(self.end_upper[i] for i in var_ends[j])
-                ub = max(ub, const_done[j])
-                t = model.new_int_var(max(0, const_done[j] - due), max(0, ub - due), f"T{j}")
-                for i in var_ends[j]:
-                    model.add(t >= self.end[i] - due)
+                ub = max([u for _, _, u in bounds[j]] + [done])
+                t = model.new_int_var(max(0, done - due), max(0, ub - due), f"T{j}")
+                for end, offset, _ in bounds[j]:
+                    model.add(t >= end + offset - due)
                 expr += weight * t
                 upper += weight * max(0, ub - due)
                 if inc is not None:
-                    self.hints.append((t, max(0, max(inc.end[i] for i in inst.job_ops[j]) - due)))
+                    self.hints.append((t, max(0, completion_hint[j] - due)))
             self.term_expr[Term.WEIGHTED_TARDINESS] = (expr, constant, upper)
         if Term.MAKESPAN in terms:
-            const_max = max(self.const_end.values(), default=0)
-            sinks = [i for i in self.variable if i in self._sink_set()]
-            if sinks:
-                ub = max(max(self.end_upper[i] for i in sinks), const_max)
+            const_max = max([c for c in constants.values()] + [0])
+            variable = [b for j in bounds for b in bounds[j]]
+            if variable:
+                ub = max([u for _, _, u in variable] + [const_max])
                 cmax = model.new_int_var(min(0, const_max), ub, "Cmax")
-                for i in sinks:
-                    model.add(cmax >= self.end[i])
+                for end, offset, _ in variable:
+                    model.add(cmax >= end + offset)
                 model.add(cmax >= const_max)
                 self.term_expr[Term.MAKESPAN] = (cmax, 0, ub)
                 if inc is not None:
@@ -543,17 +597,18 @@ class ScheduleModel:
                 if not weight or not inst.job_ops[j]:
                     continue
                 release = inst.job_release[j]
-                if j not in var_ends:
-                    constant += weight * max(0, const_done[j] - release)
+                done = constants[j]
+                if not bounds[j]:
+                    constant += weight * max(0, done - release)
                     continue
-                ub = max(max(self.end_upper[i] for i in var_ends[j]), const_done[j])
-                c = model.new_int_var(max(release, const_done[j], 0) if const_done[j] > -INFINITY else release, max(ub, release), f"C{j}")
-                for i in var_ends[j]:
-                    model.add(c >= self.end[i])
+                ub = max([u for _, _, u in bounds[j]] + [done, release])
+                c = model.new_int_var(max(release, done), ub, f"C{j}")
+                for end, offset, _ in bounds[j]:
+                    model.add(c >= end + offset)
                 expr += weight * (c - release)
                 upper += weight * max(0, ub - release)
                 if inc is not None:
-                    self.hints.append((c, max(release, max(inc.end[i] for i in inst.job_ops[j]))))
+                    self.hints.append((c, max(release, completion_hint[j])))
             self.term_expr[Term.TOTAL_FLOW_TIME] = (expr, constant, upper)
         if Term.SETUP_TIME in terms:
             expr = sum(lit * setup for lit, setup in self.setup_terms) if self.setup_terms else 0
@@ -671,6 +726,9 @@ class ScheduleModel:
             else:
                 machine[i] = self.const_machine[i]
                 order[i] = self.const_start[i]
+        if Term.START_DEVIATION in inst.terms:
+            # Left-shifting would undo what the deviation term asks for.
+            return timed(inst, machine, order)
         return decode(inst, machine, order)
 
     def primary_bound(self, solver: cp_model.CpSolver) -> int:

@@ -257,6 +257,30 @@ def _fixed_respected(instance: Instance, plan: Plan, prev_on_machine: list[int |
     return True
 
 
-def from_times(instance: Instance, machine: list[int], start: list[int]) -> Plan | None:
-    """Decode a plan given as machines and starts, keeping each machine's order."""
-    return decode(instance, machine, start)
+def timed(instance: Instance, machine: list[int], start: list[int]) -> Plan:
+    """The plan with exactly these machines and starts (no left shift), for objectives that
+    value staying where the previous plan was."""
+    n = instance.n
+    end = [0] * n
+    wstart: list[int | None] = [None] * n
+    machine = machine[:]
+    start = start[:]
+    for i in range(n):
+        f = instance.fixed[i]
+        if f is not None:
+            machine[i], start[i], end[i], wstart[i] = f.machine, f.start, f.end, f.wstart
+            continue
+        work = instance.work(i, machine[i])
+        if work == 0:
+            end[i] = start[i]
+            continue
+        calendar = instance.calendars[machine[i]]
+        wstart[i] = calendar.working(start[i])
+        end[i] = calendar.end_of(wstart[i], work)
+    plan = Plan(machine, start, end, wstart, [0] * n)
+    for m, sequence in enumerate(plan.sequences(instance)):
+        previous = None
+        for i in sequence:
+            plan.setup[i] = required_setup(instance, m, previous, i)
+            previous = i
+    return plan

@@ -48,6 +48,7 @@ class Phase(enum.StrEnum):
 
     HEURISTIC = "heuristic"
     REPAIR = "repair"
+    PRIORITY_SEARCH = "priority-search"
     CP_SAT = "cp-sat"
     LNS = "lns"
 

@@ -19,6 +19,7 @@ from mes.scheduling.instance import Instance
 from mes.scheduling.lns import LargeNeighbourhoodSearch
 from mes.scheduling.model import Neighbourhood, ScheduleModel
 from mes.scheduling.plan import Plan, evaluate, levels, score
+from mes.scheduling.priority_search import PrioritySearch
 from mes.scheduling.problem import (
     Phase,
     Problem,
@@ -88,6 +89,7 @@ class _Incumbent:
         self.lower_bound: int | None = None
         self.proven = False
         self.lock = threading.Lock()
+        self.report_lock = threading.Lock()
 
     def offer(self, plan: Plan | None, phase: Phase) -> bool:
         if plan is None:
@@ -106,15 +108,17 @@ class _Incumbent:
 
     def report(self) -> None:
         if self.on_progress is not None and self.score is not None:
-            self.on_progress(Progress(self.phase, self.score, self.lower_bound, time.monotonic() - self.started))
+            with self.report_lock:
+                self.on_progress(Progress(self.phase, self.score, self.lower_bound, time.monotonic() - self.started))
 
 
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
-          on_progress: Callable[[Progress], None] | None = None,
+          progress: Callable[[Progress], None] | None = None,
           stop: threading.Event | None = None, seed: int = 0) -> Result:
     """Plan ``problem`` within ``time_limit`` seconds using ``workers`` CP-SAT threads.
 
-    ``on_progress`` is called (from the solving thread) whenever the plan improves;
+    ``progress`` is called (from a solving thread, one call at a time) whenever the plan
+    improves;
     setting ``stop`` ends the search early with the best plan so far. Raises
     ``SchedulingError`` naming the culprits when the problem is malformed or infeasible.
     """
@@ -122,7 +126,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
     deadline = started + max(0.0, time_limit)
     workers = max(1, int(workers))
     instance = Instance(problem)
-    incumbent = _Incumbent(instance, started, on_progress)
+    incumbent = _Incumbent(instance, started, progress)
     incumbent.bound(primary_lower_bound(instance))
     solvers = _Solvers(stop)
     try:
@@ -137,7 +141,10 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
                 budget = time_limit * 0.3 if movable > 60 else time_limit
                 _monolithic(instance, incumbent, min(deadline, time.monotonic() + budget), workers, solvers, seed)
             if not _finished(incumbent, deadline, solvers):
-                _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
+                if movable > limit and _due_date_driven(instance):
+                    _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed)
+                else:
+                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
     finally:
         solvers.close()
     return _result(instance, incumbent, time.monotonic() - started)
@@ -222,17 +229,63 @@ def _monolithic(instance: Instance, incumbent: _Incumbent, deadline: float, work
         raise SchedulingError(Reason("infeasible", (), "The problem has no feasible plan."))
 
 
-def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
-                                workers: int, solvers: _Solvers, seed: int) -> None:
+def _due_date_driven(instance: Instance) -> bool:
+    """Due dates or flow time lead, and no stability term asks to stay near a previous plan."""
+    primary = {term for term, _ in instance.levels[0]} if instance.levels else set()
+    stability = {Term.MACHINE_CHANGES, Term.START_DEVIATION}
+    return bool(primary & {Term.WEIGHTED_TARDINESS, Term.TOTAL_FLOW_TIME}) and not stability & set(instance.terms)
+
+
+def _lns(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int, solvers: _Solvers,
+         seed: int) -> LargeNeighbourhoodSearch:
     def improved(plan: Plan, value: tuple[int, ...]) -> None:
         incumbent.offer(plan, Phase.LNS)
 
-    lns = LargeNeighbourhoodSearch(
+    return LargeNeighbourhoodSearch(
         instance, incumbent.plan, deadline, workers, seed=seed, on_improve=improved,
         should_stop=lambda: solvers.stopped() or _finished(incumbent, deadline, solvers),
         register_solver=solvers.register, lower_bound=incumbent.lower_bound,
     )
+
+
+def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
+                                workers: int, solvers: _Solvers, seed: int) -> None:
+    _lns(instance, incumbent, deadline, workers, solvers, seed).run()
+
+
+def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
+                        solvers: _Solvers, seed: int) -> None:
+    """Priority search on one core, LNS on the others, sharing the best plan.
+
+    With a single worker they take turns: priority search first, LNS to polish.
+    """
+    lns = _lns(instance, incumbent, deadline, max(1, workers - 1), solvers, seed)
+
+    def found(plan: Plan) -> None:
+        if incumbent.offer(plan, Phase.PRIORITY_SEARCH):
+            lns.adopt(plan)
+
+    if workers == 1:
+        middle = time.monotonic() + (deadline - time.monotonic()) * 0.6
+        PrioritySearch(instance, default_rules(instance), middle, seed, found, solvers.stopped).run()
+        lns.adopt(incumbent.plan)
+        lns.run()
+        return
+    search = PrioritySearch(instance, default_rules(instance), deadline, seed, found, solvers.stopped)
+    errors: list[BaseException] = []
+
+    def run_search() -> None:
+        try:
+            search.run()
+        except BaseException as error:  # re-raised below: a bug must not vanish in a thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run_search, daemon=True)
+    thread.start()
     lns.run()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _first_plan_with_cp_sat(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
@@ -271,11 +324,20 @@ def _first_plan_with_cp_sat(instance: Instance, incumbent: _Incumbent, deadline:
 
 def _result(instance: Instance, incumbent: _Incumbent, seconds: float) -> Result:
     plan = incumbent.plan
-    values = evaluate(instance, plan)
-    level_values = levels(instance, values)
+    level_values = score(instance, plan)
     status = SolveStatus.OPTIMAL if incumbent.proven else SolveStatus.FEASIBLE
-    if incumbent.lower_bound is not None and level_values and level_values[0] <= incumbent.lower_bound and len(level_values) == 1:
+    if incumbent.lower_bound is not None and len(level_values) == 1 and level_values[0] <= incumbent.lower_bound:
         status = SolveStatus.OPTIMAL
+    lower_bound = incumbent.lower_bound
+    if lower_bound is not None and level_values:
+        lower_bound = min(lower_bound, level_values[0])
+    return plan_result(instance, plan, incumbent.phase, status, lower_bound, seconds)
+
+
+def plan_result(instance: Instance, plan: Plan, phase: Phase, status: SolveStatus = SolveStatus.FEASIBLE,
+                lower_bound: int | None = None, seconds: float = 0.0) -> Result:
+    """The public Result of an engine plan."""
+    values = evaluate(instance, plan)
     operations = tuple(
         ScheduledOperation(
             operation=instance.op_keys[i],
@@ -287,15 +349,12 @@ def _result(instance: Instance, incumbent: _Incumbent, seconds: float) -> Result
         )
         for i in range(instance.n)
     )
-    lower_bound = incumbent.lower_bound
-    if lower_bound is not None and level_values:
-        lower_bound = min(lower_bound, level_values[0])
     return Result(
         status=status,
-        phase=incumbent.phase,
+        phase=phase,
         operations=operations,
         objective={term: values[term] for term in Term},
-        levels=level_values,
+        levels=levels(instance, values),
         lower_bound=lower_bound,
         seconds=round(seconds, 3),
         warnings=tuple(instance.warnings),
