@@ -36,8 +36,9 @@ def test_foreign_keys_are_enforced(app):
 
 
 def test_concurrent_read_then_write_waits_instead_of_failing(app):
-    """Two writers that each read then write: with BEGIN IMMEDIATE the second waits for the lock;
-    with a deferred BEGIN SQLite would fail at once with "database is locked"."""
+    """Writers that each read then write, the way services do (the row read FOR UPDATE): on SQLite
+    BEGIN IMMEDIATE makes the next one wait for the lock (a deferred BEGIN would fail at once with
+    "database is locked"); on PostgreSQL the row lock serializes them. No update is lost."""
     db = Database(app.config["DATABASE_URL"])
     with transaction() as s:
         s.add(WorkCenter(code="WC", name="counter", default_changeover_minutes=0))
@@ -49,7 +50,7 @@ def test_concurrent_read_then_write_waits_instead_of_failing(app):
             barrier.wait()
             for _ in range(10):
                 with db.transaction() as s:
-                    wc = s.scalar(select(WorkCenter).where(WorkCenter.code == "WC"))
+                    wc = s.scalar(select(WorkCenter).where(WorkCenter.code == "WC").with_for_update())
                     wc.default_changeover_minutes += 1
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
