@@ -284,6 +284,7 @@ class _Dispatcher:
         best: dict[int, tuple] = {}
         users: list[set[int]] = [set() for _ in inst.machine_keys]
         readiness: dict[int, tuple[int, int]] = {}
+        broken: list[int] = []  # fixed operations their predecessors could not make room for
 
         def finish(first: int) -> None:
             # Iterative, since chains of fixed operations can be long.
@@ -295,7 +296,12 @@ class _Dispatcher:
                     j = arc.after
                     missing[j] -= 1
                     if missing[j] == 0:
-                        if inst.fixed[j] is not None:
+                        f = inst.fixed[j]
+                        if f is not None:
+                            if f.why in ("frozen", "pinned"):
+                                ready, end_target = self._ready(j)
+                                if f.start < ready or (end_target != UNSET and f.end < end_target):
+                                    broken.append(j)
                             stack.append(j)
                         else:
                             become_eligible(j)
@@ -347,7 +353,9 @@ class _Dispatcher:
                     options[j][m] = (*self._option(j, m, work, *readiness[j]), m)
                     best[j] = self._choose_machine(j, options[j])
             finish(chosen)
-        if not all(done):
+            if broken:
+                return None
+        if not all(done) or broken:
             return None
         for m, timeline in enumerate(self.timelines):
             prev = None

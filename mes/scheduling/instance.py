@@ -28,6 +28,19 @@ class Arc:
 
 
 @dataclass
+class _Timing:
+    """Capacity-free timing: earliest start/end, and the start and end each operation needs
+    from its predecessors with the predecessor that sets it."""
+
+    es: list[int]
+    ef: list[int]
+    need_start: list[int]
+    why_start: list[int | None]
+    need_end: list[int | None]
+    why_end: list[int | None]
+
+
+@dataclass
 class Fixed:
     """An operation whose machine and times are decided (finished, started, frozen, pinned).
 
@@ -254,13 +267,13 @@ class Instance:
                 self.initial_family[m] = self.family[i]
         self._check_fixed_overlaps(reasons, lambda f: True, "fixed_overlap")
 
-    def _check_fixed_overlaps(self, reasons: list[Reason] | None, include, code: str) -> list[int]:
-        """Report (or return, when reasons is None) later fixed ops that overlap earlier ones."""
+    def _check_fixed_overlaps(self, reasons: list[Reason] | None, include, code: str) -> list[tuple[int, int]]:
+        """Report (when ``reasons`` is given) and return pairs of fixed ops that overlap."""
         by_machine: dict[int, list[int]] = defaultdict(list)
         for i, f in enumerate(self.fixed):
             if f is not None and f.wstart is not None and include(f):
                 by_machine[f.machine].append(i)
-        clashes: list[int] = []
+        clashes: list[tuple[int, int]] = []
         for m, ops in by_machine.items():
             ops.sort(key=lambda i: (self.fixed[i].wstart, self.fixed[i].wend))
             last = None
@@ -269,7 +282,7 @@ class Instance:
                     if reasons is not None:
                         a, b = self.op_keys[last], self.op_keys[i]
                         reasons.append(Reason(code, (a, b), f"Operations {a!r} and {b!r} are both fixed on machine {self.machine_keys[m]!r} at overlapping times."))
-                    clashes.append(i)
+                    clashes.append((last, i))
                     continue
                 last = i
         return clashes
@@ -330,9 +343,16 @@ class Instance:
         frozen: list[int] = []
         if problem.frozen_until is not None:
             for i in range(self.n):
-                if self.fixed[i] is not None or self.prev_start[i] is None or self.prev_start[i] >= problem.frozen_until:
+                if self.prev_start[i] is None or self.prev_start[i] >= problem.frozen_until:
                     continue
                 if problem.operations[i].status != OperationStatus.PLANNED:
+                    continue
+                f = self.fixed[i]
+                if f is not None:
+                    # Pinned elsewhere by the planner: the pin wins over the freeze.
+                    if (f.machine, f.start) != (self.prev_machine[i], self.prev_start[i]):
+                        self.released.append(i)
+                        self.warnings.append(f"Operation {self.op_keys[i]!r} starts in the frozen horizon but is pinned elsewhere; the pin wins.")
                     continue
                 m, start = self.prev_machine[i], self.prev_start[i]
                 work = dict(self.candidates[i]).get(m)
@@ -349,8 +369,12 @@ class Instance:
     def _release_frozen(self, frozen: list[int]) -> None:
         # Frozen placements that clash with firmer ones (or each other) are released.
         while True:
-            clashes = [i for i in self._check_fixed_overlaps(None, lambda f: True, "") if self.fixed[i].why == "frozen"]
-            late = [i for i in frozen if self.fixed[i] is not None and self.fixed[i].why == "frozen" and self.fixed[i].start < self._earliest_start_bound(i)]
+            clashes = []
+            for a, b in self._check_fixed_overlaps(None, lambda f: True, ""):
+                # Release the frozen one of the pair (the later if both are frozen).
+                clashes.append(b if self.fixed[b].why == "frozen" else a)
+            clashes = [i for i in clashes if self.fixed[i].why == "frozen"]
+            late = [i for i in frozen if self.fixed[i] is not None and self.fixed[i].why == "frozen" and self._violates_predecessors(i)]
             bad = set(clashes) | set(late)
             if not bad:
                 return
@@ -370,64 +394,92 @@ class Instance:
             bound = max(bound, self.frozen_until)
         return bound
 
-    def _earliest_start_bound(self, target: int) -> int:
-        return self.earliest_starts()[2][target]
+    def _violates_predecessors(self, i: int) -> bool:
+        """Whether a frozen or pinned op sits earlier than its predecessors allow."""
+        t = self.timing()
+        f = self.fixed[i]
+        start, end = (f.start, f.end) if f is not None else (self.pinned_start[i], None)
+        if start < t.need_start[i]:
+            return True
+        return t.need_end[i] is not None and end is not None and end < t.need_end[i]
 
-    def earliest_starts(self) -> tuple[list[int], list[int | None], list[int]]:
-        """Capacity-free earliest starts, each one's binding predecessor, and the start each
-        operation needs from its predecessors (fixed and pinned ones sit at their times)."""
-        es = [0] * self.n
-        ef = [0] * self.n
-        need = [0] * self.n
-        why: list[int | None] = [None] * self.n
+    def timing(self) -> _Timing:
+        """Capacity-free earliest placement of every operation on its most favourable
+        machine (calendars included), with what each needs from its predecessors."""
+        n = self.n
+        t = _Timing([0] * n, [0] * n, [0] * n, [None] * n, [None] * n, [None] * n)
         for i in self.topo:
             f = self.fixed[i]
             if f is not None and f.why in ("finished", "started"):
-                es[i], ef[i], need[i] = f.start, f.end, f.start
+                t.es[i], t.ef[i], t.need_start[i] = f.start, f.end, f.start
                 continue
-            work = min((w for _, w in self.candidates[i]), default=0)
-            bound = self.earliest(i)
-            best = None
+            ready, why = self.earliest(i), None
+            target, target_why = None, None
             for arc in self.preds[i]:
-                s = -(10**15)
-                if arc.finish_to_start is not None:
-                    s = max(s, ef[arc.before] + arc.finish_to_start)
-                if arc.start_to_start is not None:
-                    s = max(s, es[arc.before] + arc.start_to_start)
-                if arc.end_to_end is not None:
-                    # Elapsed time is at least the work, so the end bound gives a start bound.
-                    s = max(s, ef[arc.before] + arc.end_to_end - work)
-                if s > bound:
-                    bound, best = s, arc.before
-            need[i], why[i] = bound, best
+                b = arc.before
+                if arc.finish_to_start is not None and t.ef[b] + arc.finish_to_start > ready:
+                    ready, why = t.ef[b] + arc.finish_to_start, b
+                if arc.start_to_start is not None and t.es[b] + arc.start_to_start > ready:
+                    ready, why = t.es[b] + arc.start_to_start, b
+                if arc.end_to_end is not None and (target is None or t.ef[b] + arc.end_to_end > target):
+                    target, target_why = t.ef[b] + arc.end_to_end, b
+            t.need_start[i], t.why_start[i] = ready, why
+            t.need_end[i], t.why_end[i] = target, target_why
             if f is not None:
-                es[i], ef[i] = f.start, f.end
-            elif self.pinned_start[i] is not None:
-                es[i], ef[i] = self.pinned_start[i], self.pinned_start[i] + work
-            else:
-                es[i], ef[i] = bound, bound + work
-        return es, why, need
+                t.es[i], t.ef[i] = f.start, f.end
+                continue
+            placements = []
+            for m, work in self.candidates[i]:
+                calendar = self.calendars[m]
+                pinned = self.pinned_start[i]
+                if pinned is not None:
+                    end = pinned if work == 0 else calendar.end_of(calendar.working(pinned), work)
+                    placements.append((pinned, end))
+                elif work == 0:
+                    start = max(ready, target if target is not None else ready)
+                    placements.append((start, start))
+                else:
+                    wmin = calendar.working(ready)
+                    if target is not None:
+                        wmin = max(wmin, calendar.working(target - 1) + 1 - work)
+                    ws = calendar.earliest_fit(wmin, work, self.resumable[i])
+                    placements.append((calendar.elapsed_start(ws), calendar.end_of(ws, work)))
+            t.es[i] = min((p[0] for p in placements), default=ready)
+            t.ef[i] = min((p[1] for p in placements), default=ready)
+            if self.pinned_start[i] is not None and target is not None:
+                # A pinned op may use the machine that ends it late enough.
+                late_enough = [p[1] for p in placements if p[1] >= target]
+                t.ef[i] = min(late_enough) if late_enough else max(p[1] for p in placements)
+        return t
 
     def _check_temporal(self, reasons: list[Reason]) -> None:
         """Pinned operations must be reachable in time from fixed work and other pins."""
-        es, why, need = self.earliest_starts()
+        t = self.timing()
         for i in self.topo:
+            f = self.fixed[i]
             pinned = self.pinned_start[i]
-            if pinned is None or need[i] <= pinned:
+            if pinned is None:
+                continue
+            late_start = t.need_start[i] > pinned
+            end = f.end if f is not None else t.ef[i]
+            late_end = t.need_end[i] is not None and end < t.need_end[i]
+            if not late_start and not late_end:
                 continue
             chain = [i]
-            while why[chain[-1]] is not None and len(chain) <= self.n:
-                chain.append(why[chain[-1]])
+            links = t.why_start if late_start else t.why_end
+            while links[chain[-1]] is not None and len(chain) <= self.n:
+                chain.append(links[chain[-1]])
+                links = t.why_start
                 last = chain[-1]
                 if self.fixed[last] is not None or self.pinned_start[last] is not None:
                     break
             keys = tuple(self.op_keys[j] for j in chain)
+            what = f"start before {t.need_start[i]}" if late_start else f"end before {t.need_end[i]}"
             reasons.append(Reason(
                 "pinned_start_violates_precedence", keys,
                 f"Operation {keys[0]!r} is pinned to start at {pinned}, but its predecessors "
-                f"({', '.join(map(repr, keys[1:]))}) cannot let it start before {need[i]}.",
+                f"({', '.join(map(repr, keys[1:]))}) do not let it {what}.",
             ))
-        self.es = es
 
     # -- objective ---------------------------------------------------------------------------
 

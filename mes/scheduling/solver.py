@@ -170,13 +170,7 @@ def primary_lower_bound(instance: Instance) -> int | None:
     """A quick bound on the first level: the critical path for makespan, 0 otherwise."""
     level = instance.levels[0] if instance.levels else []
     if [term for term, _ in level] == [Term.MAKESPAN]:
-        es, _, _ = instance.earliest_starts()
-        best = 0
-        for i in range(instance.n):
-            f = instance.fixed[i]
-            end = f.end if f is not None else es[i] + min((w for _, w in instance.candidates[i]), default=0)
-            best = max(best, end)
-        return best * level[0][1]
+        return max(instance.timing().ef, default=0) * level[0][1]
     return 0 if all(weight >= 0 for _, weight in level) else None
 
 
