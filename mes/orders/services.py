@@ -212,13 +212,7 @@ def release_in(s: Session, order_id: int, expected_version: int | None = None) -
 def _snapshot(s: Session, order: WorkOrder, routing) -> None:  # type: ignore[no-untyped-def]
     mapping: dict[int, Operation] = {}
     for rop in routing.operations:
-        op = Operation(
-            seq=rop.seq, name=rop.name, instructions=rop.instructions, work_center_id=rop.work_center_id,
-            setup_minutes=rop.setup_minutes, run_minutes=rop.run_minutes, transfer_batch=rop.transfer_batch,
-            inspection_required=rop.inspection_required, drawing=rop.drawing, program_no=rop.program_no,
-            follows_previous=rop.follows_previous, source_operation_id=rop.id,
-            machines=[OperationMachine(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in rop.machines],
-        )
+        op = routing_services.copy_operation(rop, Operation, OperationMachine, source_operation_id=rop.id)
         order.operations.append(op)
         mapping[rop.id] = op
     s.flush()
@@ -328,16 +322,10 @@ def split(order_id: int, expected_version: int | None, quantity: int | None, rea
         moved_any = False
         for op in order.operations:
             moved = max(0, min(op.qty_good - keep, quantity))
-            new = Operation(
-                seq=op.seq, name=op.name, instructions=op.instructions, work_center_id=op.work_center_id,
-                setup_minutes=op.setup_minutes, run_minutes=op.run_minutes, transfer_batch=op.transfer_batch,
-                inspection_required=op.inspection_required, drawing=op.drawing, program_no=op.program_no,
-                follows_previous=op.follows_previous, source_operation_id=op.source_operation_id,
-                status=OperationStatus.SKIPPED if op.status == OperationStatus.SKIPPED else
-                (OperationStatus.DONE if moved >= quantity else OperationStatus.PAUSED if moved else OperationStatus.PENDING),
-                qty_good=moved,
-                machines=[OperationMachine(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in op.machines],
-            )
+            status = (OperationStatus.SKIPPED if op.status == OperationStatus.SKIPPED else OperationStatus.DONE
+                      if moved >= quantity else OperationStatus.PAUSED if moved else OperationStatus.PENDING)
+            new = routing_services.copy_operation(op, Operation, OperationMachine, source_operation_id=op.source_operation_id,
+                                                  status=status, qty_good=moved)
             child.operations.append(new)
             mapping[op.id] = new
             if moved:
@@ -416,43 +404,12 @@ def _check_order_graph(order: WorkOrder) -> None:
 
 
 def _apply_op(op: Operation, data: OperationInput) -> None:
-    op.name = data.name.strip()
-    op.instructions = (data.instructions or "").strip() or None
-    op.work_center_id = data.work_center_id  # type: ignore[assignment]
-    op.setup_minutes = data.setup_minutes
-    op.run_minutes = data.run_minutes
-    op.transfer_batch = data.transfer_batch
-    op.inspection_required = data.inspection_required
-    op.drawing = (data.drawing or "").strip() or None
-    op.program_no = (data.program_no or "").strip() or None
-    op.follows_previous = data.follows_previous
-    existing = {m.machine_id: m for m in op.machines}
-    wanted = {m.machine_id: m for m in data.machines}
-    op.machines = [m for m in op.machines if m.machine_id in wanted]
-    for machine_id, m in wanted.items():
-        row = existing.get(machine_id)
-        if row is None:
-            op.machines.append(OperationMachine(machine_id=machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes))
-        elif (row.setup_minutes, row.run_minutes) != (m.setup_minutes, m.run_minutes):
-            row.setup_minutes, row.run_minutes = m.setup_minutes, m.run_minutes
+    routing_services.apply_input(op, data, OperationMachine)
 
 
 def _set_op_predecessors(s: Session, order: WorkOrder, op: Operation, data: OperationInput) -> None:
-    by_seq = {o.seq: o for o in order.operations}
-    old = [e for e in order.edges if e.successor_id == op.id]
-    if data.follows_previous and not old:
-        return
-    order.edges = [e for e in order.edges if e.successor_id != op.id]
-    s.flush()
-    if data.follows_previous:
-        return
-    for seq in sorted(set(data.predecessors)):
-        pred = by_seq.get(seq)
-        if pred is None:
-            raise ValidationError(fields={"predecessors": [_l("There is no operation %(seq)s.", seq=seq)]})
-        if pred is op:
-            raise ValidationError(fields={"predecessors": [_l("An operation cannot precede itself.")]})
-        order.edges.append(OperationEdge(work_order_id=order.id, predecessor_id=pred.id, successor_id=op.id))
+    routing_services.set_predecessors(s, order, op, data, lambda pred, succ: OperationEdge(
+        work_order_id=order.id, predecessor_id=pred, successor_id=succ))
 
 
 def insert_operation(order_id: int, expected_version: int | None, data: OperationInput, seq: int | None,

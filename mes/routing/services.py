@@ -3,8 +3,9 @@ owning its transaction. Only draft routings are edited; releasing one retires th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -107,10 +108,12 @@ def validate_input(s: Session, data: OperationInput) -> None:
         raise ValidationError(fields=errors)
 
 
-def _apply(op: RoutingOperation, data: OperationInput) -> None:
+def apply_input(op: Any, data: OperationInput, machine_row: type) -> None:
+    """Write an operation's data onto a routing or work order operation (``machine_row`` is the
+    eligible-machine class of that kind), changing only the machine rows that differ."""
     op.name = data.name.strip()
     op.instructions = (data.instructions or "").strip() or None
-    op.work_center_id = data.work_center_id  # type: ignore[assignment]
+    op.work_center_id = data.work_center_id
     op.setup_minutes = data.setup_minutes
     op.run_minutes = data.run_minutes
     op.transfer_batch = data.transfer_batch
@@ -124,15 +127,19 @@ def _apply(op: RoutingOperation, data: OperationInput) -> None:
     for machine_id, m in wanted.items():
         row = existing.get(machine_id)
         if row is None:
-            op.machines.append(RoutingOperationMachine(machine_id=machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes))
-        else:
+            op.machines.append(machine_row(machine_id=machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes))
+        elif (row.setup_minutes, row.run_minutes) != (m.setup_minutes, m.run_minutes):
             row.setup_minutes, row.run_minutes = m.setup_minutes, m.run_minutes
 
 
-def _set_predecessors(s: Session, routing: Routing, op: RoutingOperation, data: OperationInput) -> None:
-    by_seq = {o.seq: o for o in routing.operations}
-    routing.edges = [e for e in routing.edges if e.successor_id != op.id]
-    s.flush()
+def set_predecessors(s: Session, owner: Any, op: Any, data: OperationInput, make_edge: Callable[[int, int], Any]) -> None:
+    """Replace ``op``'s explicit predecessors (sequence numbers in ``data``) in ``owner.edges``;
+    ``owner`` is a routing or a work order, ``make_edge(pred_id, succ_id)`` builds its edge row."""
+    by_seq = {o.seq: o for o in owner.operations}
+    if data.follows_previous and not any(e.successor_id == op.id for e in owner.edges):
+        return
+    owner.edges = [e for e in owner.edges if e.successor_id != op.id]
+    s.flush()  # the unit of work inserts before it deletes: drop the old edges first
     if data.follows_previous:
         return
     for seq in sorted(set(data.predecessors)):
@@ -141,7 +148,30 @@ def _set_predecessors(s: Session, routing: Routing, op: RoutingOperation, data: 
             raise ValidationError(fields={"predecessors": [_l("There is no operation %(seq)s.", seq=seq)]})
         if pred is op:
             raise ValidationError(fields={"predecessors": [_l("An operation cannot precede itself.")]})
-        routing.edges.append(RoutingEdge(routing_id=routing.id, predecessor_id=pred.id, successor_id=op.id))
+        owner.edges.append(make_edge(pred.id, op.id))
+
+
+_COPIED = ("seq", "name", "instructions", "work_center_id", "setup_minutes", "run_minutes", "transfer_batch",
+           "inspection_required", "drawing", "program_no", "follows_previous")
+
+
+def copy_operation(source: Any, op_class: type, machine_row: type, **overrides: Any) -> Any:
+    """A new operation of ``op_class`` with ``source``'s data and eligible machines (routing to
+    routing, routing to work order, work order to a split lot)."""
+    fields = {name: getattr(source, name) for name in _COPIED}
+    fields.update(overrides)
+    return op_class(**fields, machines=[
+        machine_row(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in source.machines
+    ])
+
+
+def _apply(op: RoutingOperation, data: OperationInput) -> None:
+    apply_input(op, data, RoutingOperationMachine)
+
+
+def _set_predecessors(s: Session, routing: Routing, op: RoutingOperation, data: OperationInput) -> None:
+    set_predecessors(s, routing, op, data,
+                     lambda pred, succ: RoutingEdge(routing_id=routing.id, predecessor_id=pred, successor_id=succ))
 
 
 # --- routing versions ---------------------------------------------------------------------------
@@ -177,13 +207,7 @@ def create_version_in(s: Session, product_id: int, copy_from_id: int | None = No
 def _copy_operations(s: Session, source: Routing, target: Routing) -> None:
     mapping: dict[int, RoutingOperation] = {}
     for op in source.operations:
-        new = RoutingOperation(
-            seq=op.seq, name=op.name, instructions=op.instructions, work_center_id=op.work_center_id,
-            setup_minutes=op.setup_minutes, run_minutes=op.run_minutes, transfer_batch=op.transfer_batch,
-            inspection_required=op.inspection_required, drawing=op.drawing, program_no=op.program_no,
-            follows_previous=op.follows_previous,
-            machines=[RoutingOperationMachine(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in op.machines],
-        )
+        new = copy_operation(op, RoutingOperation, RoutingOperationMachine)
         target.operations.append(new)
         mapping[op.id] = new
     s.flush()
