@@ -190,7 +190,9 @@ def schedule_run(time_limit: int, workers: int, publish: bool) -> None:
     with get_db().read_session() as s:
         version = s.get(ScheduleVersion, schedule_id)
         if version.status == ScheduleStatus.FAILED:
-            raise click.ClickException(f"schedule {schedule_id} failed: {version.message}")
+            raise click.ClickException(f"schedule {schedule_id} failed: " + "; ".join(services.notes(version)))
+        for note in services.notes(version):
+            click.echo(f"note: {note}")
         click.echo(f"schedule {schedule_id}: {version.solver_status} ({version.phase}) in {version.seconds} s, "
                    f"objective {version.objective_json}")
     if publish:

@@ -44,7 +44,7 @@ class Keys:
     machines: dict[str, int] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # engine key -> what a planner recognises
-    left_out: list[str] = field(default_factory=list)  # orders that cannot be planned, and why
+    left_out: list[dict[str, Any]] = field(default_factory=list)  # orders that cannot be planned, and why
 
 
 def op_key(op_id: int) -> str:
@@ -185,8 +185,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
             # Paused: the rest is planned on the same machine (its setup, program and fixture are there).
             fields["pinned_machine"] = machine_key(op.machine_id)
         if not durations:
-            keys.left_out.append(str(_l("%(order)s is not planned: no available machine can do operation %(seq)s (%(name)s).",
-                                        order=order.number, seq=op.seq, name=op.name)))
+            keys.left_out.append({"order": order.number, "seq": op.seq, "name": op.name})
             return None
         pin = pins.get(op.id)
         if pin is not None and not op.status.started:
@@ -239,14 +238,47 @@ def _runs(op: Operation, by_wc: dict[int, list[Machine]]) -> list[Decimal]:
 # --- running the solver -------------------------------------------------------------------------
 
 
-def _labelled(error: p.SchedulingError, keys: Keys) -> str:
+def _reasons(error: p.SchedulingError, keys: Keys) -> list[dict[str, Any]]:
     """The engine's reasons with its keys ('op12', 'm3') replaced by what a planner recognises."""
     import re
 
     def label(match: re.Match[str]) -> str:
         return f"'{keys.labels.get(match.group(1), match.group(1))}'"
 
-    return "; ".join(re.sub(r"'([a-z]+\d+)'", label, reason.message) for reason in error.reasons)
+    return [{"code": reason.code, "ops": [keys.labels.get(k, k) for k in reason.keys],
+             "text": re.sub(r"'([a-z]+\d+)'", label, reason.message)} for reason in error.reasons]
+
+
+# Why a run failed, in the planner's language (the engine speaks English, to developers).
+REASON_MESSAGES = {
+    "pinned_machine_not_eligible": _l("%(ops)s is pinned to a machine that cannot do it."),
+    "pinned_start_in_past": _l("%(ops)s is pinned to a start in the past."),
+    "pinned_start_before_release": _l("%(ops)s is pinned to start before its work order may start."),
+    "pinned_start_off_shift": _l("%(ops)s is pinned to a start when its machine does not work."),
+    "precedence_cycle": _l("The predecessors of %(ops)s form a cycle."),
+    "infeasible": _l("Pinned operations and the order of operations contradict each other: %(ops)s."),
+    "no_plan_found": _l("No plan was found in the time limit. Give the scheduler more time."),
+    "no_eligible_machine": _l("%(ops)s has no machine that can do it."),
+}
+
+
+def notes(version: ScheduleVersion) -> list[str]:
+    """What a planner should know about a run: why it failed, orders left out, warnings."""
+    if not version.message:
+        return []
+    try:
+        data = json.loads(version.message)
+    except ValueError:
+        return [version.message]
+    out = []
+    for reason in data.get("reasons", []):
+        template = REASON_MESSAGES.get(reason["code"])
+        ops = ", ".join(reason["ops"][:1] if reason["code"].startswith("pinned") else reason["ops"])
+        out.append(str(template) % {"ops": ops} if template is not None else reason["text"])
+    for item in data.get("left_out", []):
+        out.append(str(_l("%(order)s is not planned: no available machine can do operation %(seq)s (%(name)s).", **item)))
+    out.extend(data.get("warnings", []))
+    return out
 
 
 def start_run(time_limit: int | None = None, workers: int | None = None, options: BuildOptions | None = None,
@@ -262,7 +294,7 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
             if utcnow() - run.created_at < STALE_RUN + dt.timedelta(seconds=run.time_limit_s):
                 raise Conflict(_l("The scheduler is already running. Wait for it to finish."), code="scheduler_busy")
             run.status = ScheduleStatus.FAILED
-            run.message = "stopped without a result"
+            run.message = json.dumps({"warnings": ["stopped without a result"]})
         version = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=origin, time_limit_s=time_limit, workers=workers,
                                   created_by_id=current_actor().user_id)
         s.add(version)
@@ -292,10 +324,10 @@ class _Run:
                 result = solve_problem(problem, self.time_limit, self.workers, self._progress)
                 self._store(result, keys)
             except p.SchedulingError as exc:
-                self._fail(_labelled(exc, keys))
+                self._fail({"reasons": _reasons(exc, keys)})
             except Exception as exc:  # the run must end as failed, not stay "running" forever
                 current_app.logger.exception("schedule run %s failed", self.schedule_id)
-                self._fail(f"{type(exc).__name__}: {exc}")
+                self._fail({"warnings": [f"{type(exc).__name__}: {exc}"]})
 
     def _progress(self, progress: p.Progress) -> None:
         now = time.monotonic()
@@ -325,13 +357,14 @@ class _Run:
             version.objective_json = json.dumps({str(k): v for k, v in result.objective.items()})
             version.lower_bound = result.lower_bound
             version.seconds = round(result.seconds, 2)
-            version.message = "\n".join([*keys.left_out, *result.warnings]) or None
+            if keys.left_out or result.warnings:
+                version.message = json.dumps({"left_out": keys.left_out, "warnings": list(result.warnings)}, ensure_ascii=False)
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: dict[str, Any]) -> None:
         with transaction() as s:
             version = s.get(ScheduleVersion, self.schedule_id)
             version.status = ScheduleStatus.FAILED
-            version.message = message
+            version.message = json.dumps(message, ensure_ascii=False)
 
 
 def solve_problem(problem: p.Problem, time_limit: int, workers: int,

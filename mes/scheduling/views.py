@@ -26,7 +26,7 @@ OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 @requires(Permission.SCHEDULE)
 def schedules() -> Response:
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
-    return render("scheduling/list.html", "scheduling/_versions.html", versions=versions,
+    return render("scheduling/list.html", "scheduling/_versions.html", versions=versions, notes=services.notes,
                   running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
 
 
@@ -72,7 +72,8 @@ def detail(schedule_id: int) -> Response:
             late[order.id] = max(late.get(order.id, row.end_at), row.end_at)
     progress = json.loads(version.progress_json) if version.progress_json else None
     return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
-                  figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows))
+                  figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows),
+                  notes=services.notes(version))
 
 
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])

@@ -115,8 +115,8 @@ def test_order_without_an_available_machine_is_left_out_with_a_reason(plant, mak
         s.get(Machine, plant.m1).status = MachineStatus.MAINTENANCE
     problem, keys = build()
     assert keys.jobs == {}
-    assert any(order.number in note and "Mill" in note for note in keys.left_out)
-    assert any(other.number in note for note in keys.left_out)
+    assert {"order": order.number, "seq": 20, "name": "Mill"} in keys.left_out
+    assert any(item["order"] == other.number for item in keys.left_out)
 
 
 def test_pins_and_paused_operations(plant, make_order):
@@ -175,7 +175,8 @@ def test_infeasible_data_fails_the_run_naming_the_operation(plant, make_order):
     session().rollback()
     version = session().get(ScheduleVersion, schedule_id)
     assert version.status == ScheduleStatus.FAILED
-    assert f"{order.number}/20" in version.message or f"{order.number}/10" in version.message
+    (note,) = services.notes(version)
+    assert f"{order.number}/20" in note or f"{order.number}/10" in note
     assert session().scalar(select(func.count()).select_from(ScheduledOperation)) == 0
 
 
@@ -207,3 +208,18 @@ def test_schedule_pages(as_role, plant, make_order):
     assert "Publish to the shop floor" in html
     assert client.post("/schedule/run", data={"time_limit": "0"}).status_code == 422
     assert as_role("owner").get("/schedule/").status_code == 403
+
+
+def test_notes_name_orders_left_out_in_the_users_language(app, plant, make_order):
+    number = make_order().number
+    with transaction() as s:
+        s.get(Machine, plant.m1).status = MachineStatus.DOWN
+    schedule_id = services.start_run(time_limit=1, workers=1, wait=True)
+    session().rollback()
+    version = session().get(ScheduleVersion, schedule_id)
+    assert version.status == ScheduleStatus.DRAFT
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        (note,) = services.notes(version)
+    assert number in note and "未排产" in note
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert "is not planned" in services.notes(version)[0]
