@@ -218,8 +218,8 @@ def test_notes_name_orders_left_out_in_the_users_language(app, plant, make_order
     session().rollback()
     version = session().get(ScheduleVersion, schedule_id)
     assert version.status == ScheduleStatus.DRAFT
-    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         (note,) = services.notes(version)
     assert number in note and "未排产" in note
-    with app.test_request_context(headers={"Accept-Language": "en"}):
+    with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         assert "is not planned" in services.notes(version)[0]
