@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mes.core.db import transaction, utcnow
-from mes.core.errors import NotFound, ValidationError
+from mes.core.audit import current_actor
+from mes.core.errors import Conflict, NotFound, ValidationError
 from mes.core.models import ApiToken, KioskDevice, Role, User, UserRole
 from mes.core.security import digest, hash_secret, new_token
 
@@ -86,6 +87,9 @@ def update_user(user_id: int, data: UserInput) -> None:
         user = s.get(User, user_id)
         if user is None:
             raise NotFound()
+        if user_id == current_actor().user_id and (Role.ADMIN not in data.roles or not data.active):
+            # Nobody would be left to undo it.
+            raise Conflict(_l("You cannot remove your own administrator role or deactivate yourself."))
         _check_unique(s, data, user_id)
         _apply(user, data)
 
