@@ -31,10 +31,14 @@
       evt.detail.shouldSwap = false;
       var values = cfg.formData ? Object.fromEntries(cfg.formData.entries()) : cfg.parameters;
       if (values && values.csrf_token !== undefined) values.csrf_token = xhr.getResponseHeader("X-CSRF-Token");
-      htmx.ajax(cfg.verb.toUpperCase(), cfg.path, {
-        source: cfg.elt, target: cfg.target, values: values,
-        headers: { "X-MES-Retried": "1", "X-CSRFToken": xhr.getResponseHeader("X-CSRF-Token") }
-      });
+      var token = xhr.getResponseHeader("X-CSRF-Token");
+      // After this request has let go of its element (hx-sync would drop a request sent now).
+      setTimeout(function () {
+        htmx.ajax(cfg.verb.toUpperCase(), cfg.path, {
+          source: cfg.elt, target: cfg.target, values: values,
+          headers: { "X-MES-Retried": "1", "X-CSRFToken": token }
+        });
+      }, 0);
     }
   });
 
