@@ -30,6 +30,7 @@ class Move:
     """Statistics of one neighbourhood kind, for the adaptive choice."""
 
     name: str
+    size: int = 0
     weight: float = 1.0
     tries: int = 0
     wins: int = 0
@@ -68,24 +69,31 @@ class LargeNeighbourhoodSearch:
         names = ["window", "jobs", "machine", "random"]
         if self.makespan_first:
             names.append("critical")
-        self.moves = [Move(name) for name in names]
+        self.moves = [Move(name, self.size) for name in names]
         self.iterations = 0
         self.improvements = 0
         self.compaction = False
+        self.stuck = 0
+        self.stuck_limit = 12
         self.surrogate = not self.keep_all
         # How far (minutes) a freed operation may move in a rich problem.
         self.slack = 1440
         self.keep_shift = 480
         self._index_of = None
         self._sequences_of = None
-        self.strict = False
+        # With one objective term, ask every neighbourhood for a strict improvement: CP-SAT
+        # then often proves quickly that there is none, and the size grows.
+        self.strict = len(instance.levels) == 1
+        if self.strict:
+            self.sub_limit = 0.5
         # Independent neighbourhoods on single-worker solvers use the cores best.
         self.threads = max(1, workers)
         self.lock = threading.RLock()
         self.best_key = self._key(incumbent)
 
     def _key(self, plan: Plan) -> tuple:
-        return (*score(self.inst, plan), sum(plan.end)) if self.compaction else score(self.inst, plan)
+        # Total end time breaks ties: a plan that finishes work earlier leaves more room.
+        return (*score(self.inst, plan), sum(plan.end))
 
     # -- neighbourhoods --------------------------------------------------------------------
 
@@ -298,15 +306,19 @@ class LargeNeighbourhoodSearch:
             return False
         with self.lock:
             move = self._choose_move()
-            free = getattr(self, "_" + move.name)(self.size)
+            free = getattr(self, "_" + move.name)(move.size)
             if not free:
                 return False
             base_score = self.best_score
             hood, horizon = self._neighbourhood(free)
+            # When strict steps keep failing, walk to an equally good plan chosen by a random
+            # tie-break: the search leaves the local optimum it is stuck in.
+            walk = self.strict and self.stuck >= self.stuck_limit
+            tie_break = {i: self.rng.choice((-1, 1)) for i in free} if walk else None
             model = ScheduleModel(self.inst, hood, self.best, horizon, compaction=self.compaction,
-                                  surrogate=self.surrogate)
+                                  surrogate=self.surrogate, tie_break=tie_break)
             model.add_hints()
-            if self.strict:
+            if self.strict and not walk:
                 model.bound_primary(self.best_score[0] - 1)
             seed = self.rng.randrange(1 << 30)
         solver = cp_model.CpSolver()
@@ -319,18 +331,20 @@ class LargeNeighbourhoodSearch:
         finally:
             self.register_solver(solver, False)
         with self.lock:
-            return self._after(model, solver, status, move)
+            return self._after(model, solver, status, move, walk)
 
-    def _after(self, model, solver, status, move) -> bool:
+    def _after(self, model, solver, status, move, walk: bool = False) -> bool:
         self.iterations += 1
         move.tries += 1
         improved = False
+        if walk:
+            self.stuck = self.stuck_limit // 2
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             plan = model.extract(solver)
             if plan is not None:
                 value = score(self.inst, plan)
                 key = self._key(plan)
-                if key <= self.best_key:
+                if key <= self.best_key or (walk and value <= self.best_score):
                     improved = value < self.best_score
                     self.best, self.best_score, self.best_key = plan, value, key
                     if improved:
@@ -338,14 +352,18 @@ class LargeNeighbourhoodSearch:
                         move.wins += 1
                         if self.on_improve:
                             self.on_improve(plan, value)
+        if not walk:
+            self.stuck = 0 if improved else self.stuck + 1
         # Reward moves that improve; decay the others slowly so all stay in play.
         move.weight = max(0.2, 0.9 * move.weight + (1.0 if improved else 0.0))
         wall = solver.wall_time
+        # Each kind of neighbourhood finds the size CP-SAT closes within the sub-limit.
         closed = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
         if closed and wall < 0.5 * self.sub_limit:
-            self.size = min(self.max_size, int(self.size * 1.15) + 1)
+            move.size = min(self.max_size, int(move.size * 1.15) + 1)
         elif not closed:
-            self.size = max(self.min_size, int(self.size * 0.9))
+            move.size = max(self.min_size, int(move.size * 0.85))
+        self.size = move.size
         return True
 
     def adopt(self, plan: Plan) -> None:

@@ -69,7 +69,8 @@ class ScheduleModel:
 
     def __init__(self, instance: Instance, neighbourhood: Neighbourhood, incumbent: Plan | None,
                  horizon: int, redundant_cumulative: bool = False, compaction: bool = False,
-                 pin_assumptions: bool = False, surrogate: bool = False):
+                 pin_assumptions: bool = False, surrogate: bool = False,
+                 tie_break: dict[int, int] | None = None):
         self.inst = instance
         self.hood = neighbourhood
         self.incumbent = incumbent
@@ -77,6 +78,7 @@ class ScheduleModel:
         self.compaction = compaction
         self.pin_assumptions = pin_assumptions
         self.surrogate = surrogate
+        self.tie_break = tie_break
         self.pin_literal_op: dict[int, int] = {}
         self.model = cp_model.CpModel()
         self.hints: list[tuple[object, int]] = []
@@ -179,8 +181,11 @@ class ScheduleModel:
             max_end = max(
                 (inst.calendars[o.machine].end_of(o.whi, o.work) if o.work else hi) for o in options
             )
-            e = model.new_int_var(lo, max(max_end, lo), f"e{i}")
-            self.end_upper[i] = max(max_end, lo)
+            # Nothing ends after the horizon: for makespan that is the target, and tight
+            # domains propagate far better than open ones.
+            end_upper = max(lo, min(max_end, self.horizon))
+            e = model.new_int_var(lo, end_upper, f"e{i}")
+            self.end_upper[i] = end_upper
             self.start[i], self.end[i] = s, e
             if len(options) == 1:
                 options[0].literal = True
@@ -678,6 +683,15 @@ class ScheduleModel:
             # Among equally good plans prefer earlier ends: it gives the search a slope.
             ends = [self.end[i] for i in self.variable]
             levels.append((sum(ends), 0, sum(self.end_upper[i] for i in self.variable)))
+        if self.tie_break:
+            # Some ends pulled earlier, others pushed later: picks a different equal plan.
+            expr, upper = 0, 0
+            for i, weight in self.tie_break.items():
+                if i in self.is_variable:
+                    lo, hi = self.start_range[i][0], self.end_upper[i]
+                    expr += (self.end[i] - lo) if weight > 0 else (hi - self.end[i])
+                    upper += max(0, hi - lo)
+            levels.append((expr, 0, upper))
         kept = len(levels)
         while kept > 1:
             scale = 1

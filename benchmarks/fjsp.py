@@ -1,0 +1,157 @@
+"""Flexible job shop benchmark: mes against PyJobShop (OR-Tools) on the public FJSPLIB sets.
+
+Runs each instance through `python -m mes.scheduling.cli` and through PyJobShop 0.0.9 with
+the same time limit and worker count, one after the other (never at the same time), checks
+both schedules with mes's independent checker, and prints makespans, gaps to the best-known
+upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds.
+
+    python benchmarks/fjsp.py                       # Brandimarte mk01-mk10, 10 s, 2 workers
+    python benchmarks/fjsp.py --set edata --instances mt06,mt10,la16,la21,abz7
+    python benchmarks/fjsp.py --no-peer --time-limit 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mes.scheduling.checker import check  # noqa: E402
+from mes.scheduling.fjsplib import read_fjsplib  # noqa: E402
+from mes.scheduling.problem import Phase, Result, ScheduledOperation, SolveStatus  # noqa: E402
+
+DATA = Path("/work/shared/benchmarks/fjsp")
+SETS = {
+    "brandimarte": ("brandimarte", [f"mk{k:02d}" for k in range(1, 11)]),
+    "edata": ("hurink/edata", ["mt06", "mt10", "mt20", "la16", "la21", "la26", "abz7", "orb1"]),
+    "rdata": ("hurink/rdata", ["la01", "la06", "la11", "la16"]),
+    "vdata": ("hurink/vdata", ["la01", "la06", "la11", "la16"]),
+    "dauzere": ("dauzere", ["01a", "05a", "10a", "15a"]),
+    "behnke": ("behnke", ["behnke6", "behnke11", "behnke16"]),
+}
+
+
+def bounds() -> dict[str, tuple[int, int]]:
+    with open(DATA / "bounds.csv") as f:
+        return {row["file"]: (int(row["lower_bound"]), int(row["upper_bound"])) for row in csv.DictReader(f)}
+
+
+def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Result:
+    """A Result from (job, op, machine, start, end) index tuples, for the checker."""
+    by_job: dict[str, list] = {}
+    for op in problem.operations:
+        by_job.setdefault(op.job, []).append(op)
+    jobs = [job.key for job in problem.jobs]
+    scheduled = []
+    for job, index, machine, start, end in operations:
+        op = by_job[jobs[job]][index]
+        scheduled.append(ScheduledOperation(op.key, op.job, problem.machines[machine].key, start, end, 0))
+    makespan = max((s.end for s in scheduled), default=0)
+    return Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(scheduled), {}, (makespan,), None, 0.0)
+
+
+def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "mes.scheduling.cli", str(path), "--time-limit", str(time_limit),
+         "--workers", str(workers), "--seed", str(seed)],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )
+    out = json.loads(done.stdout)
+    ops = [(o["job"], o["op"], o["machine"], o["start"], o["end"]) for o in out["operations"]]
+    return {"makespan": out["makespan"], "seconds": time.monotonic() - started, "ops": ops,
+            "status": out["status"], "lower_bound": out["lower_bound"]}
+
+
+def run_pyjobshop(path: Path, time_limit: float, workers: int) -> dict:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, __file__, "--peer-worker", str(path), "--time-limit", str(time_limit), "--workers", str(workers)],
+        capture_output=True, text=True, cwd=ROOT, check=True,
+    )
+    out = json.loads(done.stdout)
+    out["seconds"] = time.monotonic() - started
+    return out
+
+
+def peer_worker(path: Path, time_limit: float, workers: int) -> None:
+    """Runs inside a subprocess: PyJobShop on one instance, schedule as JSON on stdout."""
+    from pyjobshop import read, solve
+
+    problem = read_fjsplib(path)
+    data = read(path)
+    result = solve(data, solver="ortools", time_limit=time_limit, num_workers=workers, display=False)
+    ops = []
+    if result.best.tasks:
+        counts = [sum(1 for op in problem.operations if op.job == job.key) for job in problem.jobs]
+        index = 0
+        for job, count in enumerate(counts):
+            for op in range(count):
+                task = result.best.tasks[index]
+                ops.append((job, op, task.resources[0], task.start, task.end))
+                index += 1
+    makespan = max((o[4] for o in ops), default=None)
+    print(json.dumps({"makespan": makespan, "ops": ops, "status": str(result.status)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", default="brandimarte", choices=sorted(SETS))
+    parser.add_argument("--instances", help="comma-separated file stems (default: the set's usual ones)")
+    parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-peer", action="store_true", help="skip PyJobShop")
+    parser.add_argument("--peer-worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer_worker:
+        peer_worker(args.peer_worker, args.time_limit, args.workers)
+        return
+
+    folder, default = SETS[args.set]
+    names = args.instances.split(",") if args.instances else default
+    known = bounds()
+    print(f"# {args.set}: time limit {args.time_limit:g} s, {args.workers} workers, seed {args.seed}")
+    header = f"{'instance':<10} {'LB':>5} {'UB':>5} | {'mes':>5} {'gap%':>6} {'s':>5} {'ok':>3} | {'peer':>5} {'gap%':>6} {'s':>5} {'ok':>3} | mes<=peer"
+    print(header)
+    print("-" * len(header))
+    gaps, peer_gaps, not_worse = [], [], 0
+    for name in names:
+        path = DATA / folder / f"{name}.fjs"
+        lb, ub = known[f"{folder}/{name}.fjs"]
+        problem = read_fjsplib(path)
+        ours = run_mes(path, args.time_limit, args.workers, args.seed)
+        ours_ok = not check(problem, as_result(problem, ours["ops"]))
+        gap = 100.0 * (ours["makespan"] - ub) / ub
+        gaps.append(gap)
+        line = f"{name:<10} {lb:>5} {ub:>5} | {ours['makespan']:>5} {gap:>6.2f} {ours['seconds']:>5.1f} {'yes' if ours_ok else 'NO':>3} |"
+        if not args.no_peer:
+            peer = run_pyjobshop(path, args.time_limit, args.workers)
+            if peer["makespan"] is None:
+                line += f" {'-':>5} {'-':>6} {peer['seconds']:>5.1f} {'-':>3} | yes"
+                not_worse += 1
+            else:
+                peer_ok = not check(problem, as_result(problem, peer["ops"]))
+                peer_gap = 100.0 * (peer["makespan"] - ub) / ub
+                peer_gaps.append(peer_gap)
+                better = ours["makespan"] <= peer["makespan"]
+                not_worse += better
+                line += (f" {peer['makespan']:>5} {peer_gap:>6.2f} {peer['seconds']:>5.1f} {'yes' if peer_ok else 'NO':>3} |"
+                         f" {'yes' if better else 'NO'}")
+        print(line, flush=True)
+    print("-" * len(header))
+    summary = f"mean gap: mes {sum(gaps) / len(gaps):.2f} %"
+    if peer_gaps:
+        summary += f", PyJobShop {sum(peer_gaps) / len(peer_gaps):.2f} %; mes no worse on {not_worse}/{len(names)}"
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
