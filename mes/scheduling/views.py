@@ -39,9 +39,15 @@ def run() -> Response:
         time_limit = -1
     if not 1 <= time_limit <= 600:
         raise ValidationError(fields={"time_limit": [ValidationError.default_message]})
+    try:
+        frozen_hours = int(request.form.get("frozen_hours") or 0)
+    except ValueError:
+        frozen_hours = -1
+    if not 0 <= frozen_hours <= 168:
+        raise ValidationError(fields={"frozen_hours": [ValidationError.default_message]})
     objective = request.form.get("objective") if request.form.get("objective") in OBJECTIVES else OBJECTIVES[0]
     schedule_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
-        objective=objective, use_previous=request.form.get("stable") == "1"))
+        objective=objective, use_previous=request.form.get("stable") == "1", frozen_minutes=frozen_hours * 60))
     return hx_redirect(url_for("scheduling.detail", schedule_id=schedule_id))
 
 

@@ -223,3 +223,22 @@ def test_notes_name_orders_left_out_in_the_users_language(app, plant, make_order
     assert number in note and "未排产" in note
     with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         assert "is not planned" in services.notes(version)[0]
+
+
+def test_frozen_horizon_keeps_the_published_start(plant, make_order):
+    order = make_order()
+    first = services.start_run(time_limit=2, workers=1, wait=True)
+    services.publish(first, None)
+    session().rollback()
+    before = {r.operation_id: (r.machine_id, r.start_at) for r in
+              session().scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == first))}
+    # A re-plan that freezes the next day keeps what the floor was told.
+    second = services.start_run(time_limit=2, workers=1, wait=True,
+                                options=services.BuildOptions(frozen_minutes=24 * 60))
+    session().rollback()
+    after = {r.operation_id: (r.machine_id, r.start_at) for r in
+             session().scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == second))}
+    assert session().get(ScheduleVersion, second).status == ScheduleStatus.DRAFT
+    turn = order.operations[0].id
+    assert after[turn][0] == before[turn][0]
+    assert abs((after[turn][1] - before[turn][1]).total_seconds()) <= 60
