@@ -70,10 +70,11 @@ def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
             "status": out["status"], "lower_bound": out["lower_bound"]}
 
 
-def run_pyjobshop(path: Path, time_limit: float, workers: int) -> dict:
+def run_pyjobshop(path: Path, time_limit: float, workers: int, seed: int) -> dict:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, __file__, "--peer-worker", str(path), "--time-limit", str(time_limit), "--workers", str(workers)],
+        [sys.executable, __file__, "--peer-worker", str(path), "--time-limit", str(time_limit), "--workers", str(workers),
+         "--seed", str(seed)],
         capture_output=True, text=True, cwd=ROOT, check=True,
     )
     out = json.loads(done.stdout)
@@ -81,13 +82,13 @@ def run_pyjobshop(path: Path, time_limit: float, workers: int) -> dict:
     return out
 
 
-def peer_worker(path: Path, time_limit: float, workers: int) -> None:
+def peer_worker(path: Path, time_limit: float, workers: int, seed: int) -> None:
     """Runs inside a subprocess: PyJobShop on one instance, schedule as JSON on stdout."""
     from pyjobshop import read, solve
 
     problem = read_fjsplib(path)
     data = read(path)
-    result = solve(data, solver="ortools", time_limit=time_limit, num_workers=workers, display=False)
+    result = solve(data, solver="ortools", time_limit=time_limit, num_workers=workers, display=False, random_seed=seed)
     ops = []
     if result.best.tasks:
         counts = [sum(1 for op in problem.operations if op.job == job.key) for job in problem.jobs]
@@ -107,12 +108,12 @@ def main() -> None:
     parser.add_argument("--instances", help="comma-separated file stems (default: the set's usual ones)")
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of both solvers")
     parser.add_argument("--no-peer", action="store_true", help="skip PyJobShop")
     parser.add_argument("--peer-worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peer_worker:
-        peer_worker(args.peer_worker, args.time_limit, args.workers)
+        peer_worker(args.peer_worker, args.time_limit, args.workers, args.seed)
         return
 
     folder, default = SETS[args.set]
@@ -133,7 +134,7 @@ def main() -> None:
         gaps.append(gap)
         line = f"{name:<10} {lb:>5} {ub:>5} | {ours['makespan']:>5} {gap:>6.2f} {ours['seconds']:>5.1f} {'yes' if ours_ok else 'NO':>3} |"
         if not args.no_peer:
-            peer = run_pyjobshop(path, args.time_limit, args.workers)
+            peer = run_pyjobshop(path, args.time_limit, args.workers, args.seed)
             if peer["makespan"] is None:
                 line += f" {'-':>5} {'-':>6} {peer['seconds']:>5.1f} {'-':>3} | yes"
                 not_worse += 1

@@ -75,7 +75,6 @@ class LargeNeighbourhoodSearch:
         self.compaction = False
         self.stuck = 0
         self.stuck_limit = 12
-        self.surrogate = not self.keep_all
         # How far (minutes) a freed operation may move in a rich problem.
         self.slack = 1440
         self.keep_shift = 480
@@ -309,14 +308,13 @@ class LargeNeighbourhoodSearch:
             free = getattr(self, "_" + move.name)(move.size)
             if not free:
                 return False
-            base_score = self.best_score
             hood, horizon = self._neighbourhood(free)
             # When strict steps keep failing, walk to an equally good plan chosen by a random
             # tie-break: the search leaves the local optimum it is stuck in.
             walk = self.strict and self.stuck >= self.stuck_limit
             tie_break = {i: self.rng.choice((-1, 1)) for i in free} if walk else None
             model = ScheduleModel(self.inst, hood, self.best, horizon, compaction=self.compaction,
-                                  surrogate=self.surrogate, tie_break=tie_break)
+                                  tie_break=tie_break)
             model.add_hints()
             if self.strict and not walk:
                 model.bound_primary(self.best_score[0] - 1)

@@ -69,15 +69,13 @@ class ScheduleModel:
 
     def __init__(self, instance: Instance, neighbourhood: Neighbourhood, incumbent: Plan | None,
                  horizon: int, redundant_cumulative: bool = False, compaction: bool = False,
-                 pin_assumptions: bool = False, surrogate: bool = False,
-                 tie_break: dict[int, int] | None = None):
+                 pin_assumptions: bool = False, tie_break: dict[int, int] | None = None):
         self.inst = instance
         self.hood = neighbourhood
         self.incumbent = incumbent
         self.horizon = horizon
         self.compaction = compaction
         self.pin_assumptions = pin_assumptions
-        self.surrogate = surrogate
         self.tie_break = tie_break
         self.pin_literal_op: dict[int, int] = {}
         self.model = cp_model.CpModel()
@@ -92,7 +90,6 @@ class ScheduleModel:
         self.end_upper: dict[int, int] = {}
         self.start_range: dict[int, tuple[int, int]] = {}
         self._classify()
-        self.downstream = self._downstream()
         self._operations()
         self._calendars()
         self._machine_no_overlap()
@@ -396,7 +393,6 @@ class ScheduleModel:
             model.add_circuit(circuit)
 
     def _circuit_nodes(self, m: int) -> tuple[list[_Node], list[int]]:
-        inc = self.incumbent
         nodes: list[_Node] = []
         for i in self.machine_consts[m]:
             ws = self.const_wstart[i]
@@ -456,22 +452,6 @@ class ScheduleModel:
             return self.start[i] if which == "s" else self.end[i]
         return self.const_start[i] if which == "s" else self.const_end[i]
 
-    def _downstream(self) -> set[int]:
-        """Constant operations after variable ones; with the surrogate objective the decoder
-        re-times them afterwards, so they neither bound nor block the variable ones."""
-        inst = self.inst
-        downstream: set[int] = set()
-        if self.surrogate and self.incumbent is not None:
-            stack = list(self.variable)
-            while stack:
-                i = stack.pop()
-                for arc in inst.succs[i]:
-                    k = arc.after
-                    if k not in self.is_variable and k not in downstream and inst.fixed[k] is None:
-                        downstream.add(k)
-                        stack.append(k)
-        return downstream
-
     def _precedence(self) -> None:
         inst, model = self.inst, self.model
         ops = inst.problem.operations
@@ -524,35 +504,15 @@ class ScheduleModel:
     # -- objective -----------------------------------------------------------------------------
 
     def _completion_bounds(self) -> tuple[dict[int, list[tuple[object, int, int]]], dict[int, int]]:
-        """Per job, lower bounds on its completion: (end variable, offset, upper bound) terms
-        and a constant.
-
-        In a neighbourhood, constant operations downstream of variable ones will be
-        left-shifted by the decoder afterwards, so they do not bound the completion;
-        instead a variable operation feeding them counts with the tail its job has behind
-        it in the incumbent. This gives CP-SAT a reason to finish late jobs' work earlier
-        even when their last operation lies outside the neighbourhood.
-        """
-        inst, inc = self.inst, self.incumbent
-        downstream = self.downstream
+        """Per job, what bounds its completion: (end variable, offset, upper bound) of its
+        variable last operations, and the latest end of its constant ones."""
+        inst = self.inst
         sinks = self._sink_set()
         bounds: dict[int, list[tuple[object, int, int]]] = {}
         constants: dict[int, int] = {}
         for j, ops in enumerate(inst.job_ops):
-            terms = []
-            constant = -INFINITY
-            completion = max((inc.end[i] for i in ops), default=0) if inc is not None else 0
-            for i in ops:
-                if i in self.is_variable:
-                    if i in sinks:
-                        terms.append((self.end[i], 0, self.end_upper[i]))
-                    elif downstream and any(arc.after in downstream for arc in inst.succs[i]):
-                        tail = max(0, completion - inc.end[i])
-                        terms.append((self.end[i], tail, self.end_upper[i] + tail))
-                elif i not in downstream:
-                    constant = max(constant, self.const_end[i])
-            bounds[j] = terms
-            constants[j] = constant
+            bounds[j] = [(self.end[i], 0, self.end_upper[i]) for i in ops if i in self.is_variable and i in sinks]
+            constants[j] = max((self.const_end[i] for i in ops if i not in self.is_variable), default=-INFINITY)
         return bounds, constants
 
     def _objective_terms(self) -> None:

@@ -12,7 +12,7 @@ from mes.scheduling.fjsplib import read_fjsplib
 from mes.scheduling.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.instance import Instance
 from mes.scheduling.problem import Phase, Progress, SolveStatus
-from mes.scheduling.solver import plan_result, solve
+from mes.scheduling.solver import plan_result
 from tests.scheduling.conftest import assert_feasible, solve_checked
 from mes.scheduling.generator import shop_problem
 
