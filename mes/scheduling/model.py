@@ -68,7 +68,7 @@ class ScheduleModel:
     """Builds the model; ``solve`` returns a decoded plan (or None) and solver figures."""
 
     def __init__(self, instance: Instance, neighbourhood: Neighbourhood, incumbent: Plan | None,
-                 horizon: int, redundant_cumulative: bool = False, compaction: bool = False,
+                 horizon: int, compaction: bool = False,
                  pin_assumptions: bool = False, tie_break: dict[int, int] | None = None):
         self.inst = instance
         self.hood = neighbourhood
@@ -97,8 +97,6 @@ class ScheduleModel:
         self._kept_order()
         self._precedence()
         self._pins()
-        if redundant_cumulative:
-            self._redundant_cumulative()
         self._objective_terms()
         self._stability()
         self._objective()
@@ -488,18 +486,6 @@ class ScheduleModel:
                 self.model.add(self.start[i] == pinned)
         if assumptions:
             self.model.add_assumptions(assumptions)
-
-    def _redundant_cumulative(self) -> None:
-        """At most one operation per machine at any time: a cumulative over all machines."""
-        inst, model = self.inst, self.model
-        intervals, demands = [], []
-        for i in self.variable:
-            work = min(o.work for o in self.options[i])
-            if work > 0:
-                intervals.append(model.new_fixed_size_interval_var(self.start[i], work, ""))
-                demands.append(1)
-        if intervals:
-            model.add_cumulative(intervals, demands, len(inst.machine_keys))
 
     # -- objective -----------------------------------------------------------------------------
 
