@@ -420,13 +420,7 @@ def insert_operation(order_id: int, expected_version: int | None, data: Operatio
         order = _load(s, order_id, expected_version)
         _changeable(order)
         routing_services.validate_input(s, data)
-        used = {o.seq for o in order.operations}
-        if seq is None:
-            seq = max(used) + routing_services.SEQ_STEP
-        elif seq in used:
-            raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
-        elif seq <= 0:
-            raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
+        seq = routing_services.choose_seq({o.seq for o in order.operations}, seq)
         op = Operation(seq=seq, name="", work_center_id=data.work_center_id)
         _apply_op(op, data)
         order.operations.append(op)

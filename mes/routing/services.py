@@ -231,15 +231,20 @@ def add_operation(routing_id: int, expected_version: int | None, data: Operation
         return op_id
 
 
+def choose_seq(used: set[int], seq: int | None) -> int:
+    """The sequence number for a new operation: ``seq`` if free and positive, else the next step."""
+    if seq is None:
+        return (max(used) if used else 0) + SEQ_STEP
+    if seq in used:
+        raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
+    if seq <= 0:
+        raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
+    return seq
+
+
 def add_operation_in(s: Session, routing: Routing, data: OperationInput, seq: int | None = None) -> int:
     validate_input(s, data)
-    used = {o.seq for o in routing.operations}
-    if seq is None:
-        seq = (max(used) if used else 0) + SEQ_STEP
-    elif seq in used:
-        raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
-    elif seq <= 0:
-        raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
+    seq = choose_seq({o.seq for o in routing.operations}, seq)
     op = RoutingOperation(seq=seq, name="", work_center_id=data.work_center_id)
     _apply(op, data)
     routing.operations.append(op)
