@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mes.core import audit
-from mes.core.audit import current_actor
+from mes.core.audit import check_version, current_actor, touch
 from mes.core.clock import plant_today
 from mes.core.db import session, transaction, utcnow
-from mes.core.errors import InvalidTransition, NotFound, StaleEdit, ValidationError
+from mes.core.errors import InvalidTransition, NotFound, ValidationError
 from mes.orders.models import (
     Operation,
     OperationEdge,
@@ -48,17 +48,6 @@ class WorkOrderInput:
     priority: Priority = Priority.NORMAL
     customer: str | None = None
     note: str | None = None
-
-
-def check_version(order: WorkOrder, expected: int | None) -> None:
-    if expected is not None and order.version != expected:
-        who = order.updated_by.display_name if order.updated_by else str(_l("someone"))
-        raise StaleEdit(who, order.updated_at)
-
-
-def _touch(order: WorkOrder) -> None:
-    order.updated_at = utcnow()
-    order.updated_by_id = current_actor().user_id
 
 
 def _load(s: Session, order_id: int, expected_version: int | None) -> WorkOrder:
@@ -174,7 +163,7 @@ def update(order_id: int, expected_version: int | None, data: WorkOrderInput) ->
         order.priority = data.priority
         order.customer = (data.customer or "").strip() or None
         order.note = (data.note or "").strip() or None
-        _touch(order)
+        touch(order)
 
 
 # --- state transitions --------------------------------------------------------------------------
@@ -206,7 +195,7 @@ def release_in(s: Session, order_id: int, expected_version: int | None = None) -
     order.routing_id = routing.id
     order.status = S.RELEASED
     order.released_at = utcnow()
-    _touch(order)
+    touch(order)
 
 
 def _snapshot(s: Session, order: WorkOrder, routing) -> None:  # type: ignore[no-untyped-def]
@@ -226,7 +215,7 @@ def hold(order_id: int, expected_version: int | None, reason: str | None) -> Non
         _expect(order, S.RELEASED, S.IN_PROGRESS)
         order.held_from = order.status
         order.status = S.ON_HOLD
-        _touch(order)
+        touch(order)
 
 
 def release_hold(order_id: int, expected_version: int | None) -> None:
@@ -235,7 +224,7 @@ def release_hold(order_id: int, expected_version: int | None) -> None:
         _expect(order, S.ON_HOLD)
         order.status = order.held_from or S.RELEASED
         order.held_from = None
-        _touch(order)
+        touch(order)
 
 
 def has_reports(s: Session, order_id: int) -> bool:
@@ -250,7 +239,7 @@ def cancel(order_id: int, expected_version: int | None, reason: str | None) -> N
             raise InvalidTransition(_l("Work has been reported on this order, so it cannot be cancelled. Close it instead."))
         order.status = S.CANCELLED
         order.held_from = None
-        _touch(order)
+        touch(order)
 
 
 def complete(order_id: int, expected_version: int | None) -> None:
@@ -262,7 +251,7 @@ def complete(order_id: int, expected_version: int | None) -> None:
             raise InvalidTransition(_l("Operations %(ops)s are not finished."), ops=", ".join(map(str, open_ops)))
         order.status = S.COMPLETED
         order.completed_at = utcnow()
-        _touch(order)
+        touch(order)
 
 
 def close(order_id: int, expected_version: int | None) -> None:
@@ -270,7 +259,7 @@ def close(order_id: int, expected_version: int | None) -> None:
         order = _load(s, order_id, expected_version)
         _expect(order, S.COMPLETED)
         order.status = S.CLOSED
-        _touch(order)
+        touch(order)
 
 
 TRANSITIONS = {
@@ -315,7 +304,7 @@ def split(order_id: int, expected_version: int | None, quantity: int | None, rea
         )
         s.add(child)
         order.quantity = keep
-        _touch(order)
+        touch(order)
         s.flush()
         mapping: dict[int, Operation] = {}
         user_id = current_actor().user_id
@@ -429,7 +418,7 @@ def insert_operation(order_id: int, expected_version: int | None, data: Operatio
         s.flush()
         s.refresh(order, ["operations", "edges"])
         _check_order_graph(order)
-        _touch(order)
+        touch(order)
         return op.id
 
 
@@ -449,7 +438,7 @@ def change_operation(order_id: int, operation_id: int, expected_version: int | N
         _set_op_predecessors(s, order, op, data)
         s.flush()
         _check_order_graph(order)
-        _touch(order)
+        touch(order)
 
 
 def skip_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
@@ -466,7 +455,7 @@ def skip_operation(order_id: int, operation_id: int, expected_version: int | Non
         if not remaining:
             raise InvalidTransition(_l("An order needs at least one operation. Cancel the order instead."))
         op.status = OperationStatus.SKIPPED
-        _touch(order)
+        touch(order)
 
 
 def restore_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
@@ -480,7 +469,7 @@ def restore_operation(order_id: int, operation_id: int, expected_version: int | 
         op.status = OperationStatus.PENDING
         s.flush()
         _check_order_graph(order)
-        _touch(order)
+        touch(order)
 
 
 def move_operation(order_id: int, operation_id: int, expected_version: int | None, direction: int,
@@ -508,7 +497,7 @@ def move_operation(order_id: int, operation_id: int, expected_version: int | Non
         a.seq = seq_b
         s.flush()
         _check_order_graph(order)
-        _touch(order)
+        touch(order)
 
 
 # --- reading ------------------------------------------------------------------------------------

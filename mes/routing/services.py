@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from mes.core.audit import current_actor
+from mes.core.audit import check_version, current_actor, touch
 from mes.core.clock import plant_today
-from mes.core.db import transaction, utcnow
-from mes.core.errors import InvalidTransition, NotFound, StaleEdit, ValidationError
+from mes.core.db import transaction
+from mes.core.errors import InvalidTransition, NotFound, ValidationError
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.routing import graph
 from mes.routing.models import (
@@ -30,19 +30,6 @@ from mes.routing.models import (
 from mes.routing.rules import MachineTime, OperationInput, validate_operation
 
 SEQ_STEP = 10
-
-
-def check_version(record: Routing, expected: int | None) -> None:
-    """Optimistic locking: refuse an edit made on a stale copy, naming who changed it and when."""
-    if expected is not None and record.version != expected:
-        who = record.updated_by.display_name if record.updated_by else str(_l("someone"))
-        raise StaleEdit(who, record.updated_at)
-
-
-def _touch(routing: Routing) -> None:
-    """Child rows changed: bump the routing's version so stale editors are caught."""
-    routing.updated_at = utcnow()
-    routing.updated_by_id = current_actor().user_id
 
 
 def _load(s: Session, routing_id: int, expected_version: int | None, *, draft: bool = True) -> Routing:
@@ -220,14 +207,14 @@ def update_header(routing_id: int, expected_version: int | None, effective_from:
         routing = _load(s, routing_id, expected_version)
         routing.effective_from = effective_from
         routing.note = (note or "").strip() or None
-        _touch(routing)
+        touch(routing)
 
 
 def add_operation(routing_id: int, expected_version: int | None, data: OperationInput, seq: int | None = None) -> int:
     with transaction() as s:
         routing = _load(s, routing_id, expected_version)
         op_id = add_operation_in(s, routing, data, seq)
-        _touch(routing)
+        touch(routing)
         return op_id
 
 
@@ -289,7 +276,7 @@ def update_operation(routing_id: int, operation_id: int, expected_version: int |
         _set_predecessors(s, routing, op, data)
         s.flush()
         _check_graph(routing)
-        _touch(routing)
+        touch(routing)
 
 
 def remove_operation(routing_id: int, operation_id: int, expected_version: int | None) -> None:
@@ -304,7 +291,7 @@ def remove_operation(routing_id: int, operation_id: int, expected_version: int |
         routing.operations.remove(op)
         _rewrite_explicit_edges(s, routing, bridged)
         s.flush()
-        _touch(routing)
+        touch(routing)
 
 
 def _rewrite_explicit_edges(s: Session, routing: Routing, edges: list[tuple[int, int]]) -> None:
@@ -338,7 +325,7 @@ def move_operation(routing_id: int, operation_id: int, expected_version: int | N
         a.seq = seq_b
         s.flush()
         _check_graph(routing)
-        _touch(routing)
+        touch(routing)
 
 
 def release(routing_id: int, expected_version: int | None, effective_from: dt.date | None = None) -> None:
@@ -366,7 +353,7 @@ def release_in(s: Session, routing_id: int, expected_version: int | None = None,
     today = plant_today()
     routing.status = RoutingStatus.RELEASED
     routing.effective_from = effective_from or today
-    _touch(routing)
+    touch(routing)
     s.flush()
     _retire_superseded(s, routing.product_id, today)
 
@@ -380,7 +367,7 @@ def _retire_superseded(s: Session, product_id: int, today: dt.date) -> None:
     ):
         if old.effective_from is None or (old.effective_from, old.version_no) < (in_force.effective_from, in_force.version_no):
             old.status = RoutingStatus.OBSOLETE
-            _touch(old)
+            touch(old)
 
 
 def routing_in_force(s: Session, product_id: int, on: dt.date) -> Routing | None:
@@ -402,7 +389,7 @@ def make_obsolete(routing_id: int, expected_version: int | None) -> None:
         if routing.status == RoutingStatus.OBSOLETE:
             return
         routing.status = RoutingStatus.OBSOLETE
-        _touch(routing)
+        touch(routing)
 
 
 # --- products and setup matrices ---------------------------------------------------------------
