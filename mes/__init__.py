@@ -54,11 +54,12 @@ def _register_blueprints(app: Flask) -> None:
     from mes.core.views import bp as core_bp
     from mes.machines.views import bp as machines_bp
     from mes.orders.views import bp as orders_bp
+    from mes.reports.views import bp as reports_bp
     from mes.routing.import_views import bp as imports_bp
     from mes.routing.views import bp as routing_bp
     from mes.scheduling.views import bp as scheduling_bp
     from mes.shopfloor.views import bp as shopfloor_bp
 
-    for bp in (core_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp):
+    for bp in (core_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp):
         app.register_blueprint(bp)
     init_api(app)

@@ -16,7 +16,7 @@ from mes.core.models import Role, User, UserRole
 from mes.core.security import digest, hash_secret
 from mes.machines.models import CalendarShift, Machine, MachineDowntime, MachineStatus, WorkCalendar, WorkCenter
 from mes.orders import services as orders
-from mes.orders.models import OperationStatus, Priority, WorkOrder, WorkOrderStatus
+from mes.orders.models import OperationStatus, Priority, ProductionReport, WorkOrder, WorkOrderStatus
 from mes.routing.models import (
     Product,
     ProductFamily,
@@ -27,7 +27,8 @@ from mes.routing.models import (
     RoutingStatus,
     SetupMatrixEntry,
 )
-from mes.shopfloor.models import ProductionReport
+from mes.scheduling import services as scheduling
+from mes.scheduling.models import ScheduleStatus, ScheduleVersion
 
 DEMO_PASSWORD = "demo1234"
 
@@ -158,9 +159,6 @@ def seed(rng_seed: int = 7) -> None:
 
 def plan(time_limit: int = 5) -> None:
     """Run the scheduler once and publish its plan, so the floor sees what to run next."""
-    from mes.scheduling import services as scheduling
-    from mes.scheduling.models import ScheduleStatus, ScheduleVersion
-
     with audit.actor_context(audit.Actor(None, "demo")):
         schedule_id = scheduling.start_run(time_limit=time_limit, wait=True)
         with get_db().read_session() as s:

@@ -4,7 +4,6 @@ from mes.machines.models import *  # noqa: F401,F403
 from mes.orders.models import *  # noqa: F401,F403
 from mes.routing.models import *  # noqa: F401,F403
 from mes.scheduling.models import *  # noqa: F401,F403
-from mes.shopfloor.models import *  # noqa: F401,F403
 from mes.core.db import Base  # noqa: F401
 
 metadata = Base.metadata

@@ -162,7 +162,7 @@ def plant(app):  # type: ignore[no-untyped-def]
     from mes.machines.models import Machine, WorkCenter
     from mes.routing import services as routing
     from mes.routing.models import Product, ProductFamily
-    from mes.routing.rules import MachineTime, OperationInput
+    from mes.operations.rules import MachineTime, OperationInput
 
     with transaction() as s:
         turn = WorkCenter(code="TURN", name="Turning", default_changeover_minutes=30)

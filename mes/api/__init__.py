@@ -8,7 +8,7 @@ api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from mes.api.auth import SECURITY_SCHEME
+    from mes.core.api import SECURITY_SCHEME
     from mes.machines.api import blp as machines_blp
     from mes.orders.api import blp as orders_blp
     from mes.routing.api import blp as routings_blp

@@ -16,12 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import Session
 
 from mes.core.db import utcnow
-from mes.core.errors import StaleEdit
 from mes.core.models import AuditEntry
 
 
@@ -151,20 +149,3 @@ def _refuse_audit_changes(session: Session, _context: Any, _instances: Any) -> N
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) or getattr(obj, "__append_only__", False):
             raise RuntimeError(f"{type(obj).__name__} rows are append-only")
-
-
-# -- planner-edited records (work orders, routings): version, updated_at, updated_by ------------
-
-
-def check_version(record: Any, expected: int | None) -> None:
-    """Optimistic locking: refuse an edit made on a stale copy, naming who changed it and when."""
-    if expected is not None and record.version != expected:
-        who = record.updated_by.display_name if record.updated_by else str(_l("someone"))
-        raise StaleEdit(who, record.updated_at)
-
-
-def touch(record: Any) -> None:
-    """Mark ``record`` changed by the current actor (also when only its child rows changed),
-    which bumps its version so stale editors are caught."""
-    record.updated_at = utcnow()
-    record.updated_by_id = current_actor().user_id

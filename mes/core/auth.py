@@ -174,7 +174,7 @@ def check_request_access() -> Any:
     if access == _PUBLIC:
         return None
     if isinstance(access, tuple) and access[0] == "token":
-        return None  # API views authenticate their bearer token themselves (mes.api.auth)
+        return None  # API views authenticate their bearer token themselves (mes.core.api)
     if access is None:
         current_app.logger.error("endpoint %s declares no access rule; refused", request.endpoint)
         abort(403)

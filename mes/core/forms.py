@@ -1,5 +1,7 @@
-"""Login and account forms."""
+"""Login and account forms, and the parsing of form values every page needs."""
 from __future__ import annotations
+
+import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -31,3 +33,14 @@ class PasswordChangeForm(FlaskForm):
     repeat = PasswordField(
         _l("Repeat new password"), validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))]
     )
+
+
+def parse_date(raw: str | None, field: str, errors: dict[str, list]) -> dt.date | None:
+    """An ISO date from a form or query value; a field error (not an exception) when malformed."""
+    if not raw or not raw.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        errors.setdefault(field, []).append(_l("Enter a date as YYYY-MM-DD."))
+        return None

@@ -104,4 +104,4 @@ def home_endpoint(user: User) -> str:
         return "orders.list_orders"
     if Role.ADMIN in roles and len(roles) == 1:
         return "admin.users"
-    return "core.home"
+    return "reports.overview"

@@ -1,4 +1,4 @@
-"""Login (office password, shop-floor badge or PIN), logout, language, health, home overview."""
+"""Login (office password, shop-floor badge or PIN), logout, language, account, health."""
 from __future__ import annotations
 
 import time
@@ -17,7 +17,7 @@ from mes.core.forms import BadgeForm, LocaleForm, LoginForm, PasswordChangeForm,
 from mes.core.i18n import normalize
 from mes.core.kiosk import current_kiosk
 from mes.core.errors import DomainError
-from mes.core.web import hx_redirect, render
+from mes.core.web import htmx, hx_redirect, is_api_request, render
 
 bp = Blueprint("core", __name__)
 
@@ -119,7 +119,7 @@ def set_locale() -> Response:
         session["locale"] = locale
         if current_user.is_authenticated:
             services.set_locale(current_user.id, locale)
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("core.home")
+    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("reports.overview")
     return hx_redirect(target)
 
 
@@ -160,16 +160,6 @@ def healthz() -> Response:
     return jsonify(state), code
 
 
-@bp.route("/")
-@login_required
-def home() -> Response:
-    if current_user.roles and services.home_endpoint(current_user) != "core.home":
-        return redirect(url_for(services.home_endpoint(current_user)))
-    from mes.orders.services import overview
-
-    return render("core/home.html", overview=overview())
-
-
 @bp.app_context_processor
 def _forms() -> dict[str, Any]:
     return {"locale_form": LocaleForm, "is_kiosk_session": lambda: bool(session.get(KIOSK_SESSION))}
@@ -179,8 +169,6 @@ def _unauthorized() -> Response:
     """Not logged in: the right login page, also for htmx requests (which cannot follow a 302)."""
     kiosk = request.path.startswith("/floor") or current_kiosk() is not None
     target = url_for("core.kiosk_login" if kiosk else "core.login", next=request.full_path if request.method == "GET" else None)
-    from mes.core.web import htmx, is_api_request
-
     if is_api_request():
         return jsonify(code="unauthorized", message=_("Please log in.")), 401
     if htmx:

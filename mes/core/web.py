@@ -119,3 +119,9 @@ def init_app(app: Flask) -> None:
 
         return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"],
                 "current_locale": "zh_CN" if get_locale() and get_locale().language == "zh" else "en"}
+
+
+def form_version() -> int | None:
+    """The ``version`` a form was drawn with, for the optimistic-locking check of the save."""
+    raw = request.form.get("version")
+    return int(raw) if raw and raw.isdigit() else None

@@ -8,11 +8,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from mes.api.auth import token_required
+from mes.core.api import token_required
 from mes.core.auth import Permission
 from mes.core.db import session
 from mes.core.errors import NotFound
-from mes.machines.models import Machine, MachineStatus
+from mes.machines.models import Machine, MachineStatus, WorkCenter
 
 blp = Blueprint("api_machines", __name__, url_prefix="/api/v1/machines", description="Machines and work centers")
 
@@ -40,8 +40,6 @@ class MachineQuerySchema(ma.Schema):
 @blp.arguments(MachineQuerySchema, location="query")
 @blp.response(200, MachineSchema(many=True))
 def list_machines(args: dict[str, Any]) -> list[Machine]:
-    from mes.machines.models import WorkCenter
-
     query = select(Machine).join(WorkCenter).options(joinedload(Machine.work_center)).order_by(Machine.code)
     if "work_center" in args:
         query = query.where(WorkCenter.code == args["work_center"])

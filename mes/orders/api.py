@@ -8,16 +8,16 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from mes.api.auth import token_required
-from mes.api.schemas import PageQuerySchema
 from mes.core import idempotency
+from mes.core.api import PageQuerySchema, token_required
 from mes.core.auth import Permission, current_principal
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.orders import services
+from mes.operations.schemas import OperationSchema, operation_input, operation_json
+from mes.orders import changes, lifecycle, queries, services
 from mes.orders.models import Priority, WorkOrder, WorkOrderStatus
-from mes.routing.api import OperationSchema, operation_input, operation_json
 from mes.routing.models import Product
+from mes.scheduling.services import published_times
 
 blp = Blueprint("api_orders", __name__, url_prefix="/api/v1/work-orders", description="Work orders")
 
@@ -53,7 +53,7 @@ class WorkOrderQuerySchema(PageQuerySchema):
     due_from = ma.fields.Date()
     due_to = ma.fields.Date()
     late = ma.fields.Boolean(load_default=False)
-    sort = ma.fields.String(load_default="due", validate=ma.validate.OneOf(list(services.SORTS)))
+    sort = ma.fields.String(load_default="due", validate=ma.validate.OneOf(list(queries.SORTS)))
 
 
 class WorkOrderCreateSchema(ma.Schema):
@@ -68,7 +68,7 @@ class WorkOrderCreateSchema(ma.Schema):
 
 
 class StatusChangeSchema(ma.Schema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(list(services.TRANSITIONS)))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf([a.value for a in lifecycle.STATUS_ACTIONS]))
     version = ma.fields.Integer(required=True, metadata={"description": "The version you read."})
     reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
 
@@ -93,12 +93,12 @@ def _fresh(order_id: int) -> WorkOrder:
 @blp.arguments(WorkOrderQuerySchema, location="query")
 @blp.response(200, WorkOrderPageSchema)
 def list_work_orders(args: dict[str, Any]) -> dict[str, Any]:
-    f = services.OrderFilter(
+    f = queries.OrderFilter(
         q=args.get("q"), status=[s.value for s in args.get("status", [])],
         product_id=product_id_for(args["product"]) if args.get("product") else None,
         due_from=args.get("due_from"), due_to=args.get("due_to"), late=args["late"], sort=args["sort"],
     )
-    rows, total = services.list_orders(f, page=args["page"], per_page=args["page_size"])
+    rows, total = queries.list_orders(f, page=args["page"], per_page=args["page_size"])
     return {"items": rows, "total": total, "page": args["page"], "page_size": args["page_size"]}
 
 
@@ -178,9 +178,9 @@ class OperationActionSchema(ma.Schema):
 
 def _operations_json(order_id: int) -> list[dict[str, Any]]:
     session().expire_all()
-    order = services.get(order_id)
+    order = queries.get(order_id)
     out = []
-    for p in services.progress(order):
+    for p in queries.progress(order, published_times([op.id for op in order.operations])):
         row = operation_json(p.operation, p.predecessors)
         row.update(id=p.operation.id, status=p.operation.status.value, good=p.good, scrap=p.scrap, remaining=p.remaining,
                    planned_start=p.planned_start, planned_end=p.planned_end, planned_machine=p.planned_machine)
@@ -201,7 +201,7 @@ def list_operations(order_id: int) -> list[dict[str, Any]]:
 @blp.response(201, OperationProgressSchema(many=True))
 def insert_operation(data: dict[str, Any], order_id: int) -> tuple[list[dict[str, Any]], int]:
     op = data["operation"]
-    services.insert_operation(order_id, data["version"], operation_input(op), op.get("seq"), data["reason"])
+    changes.insert_operation(order_id, data["version"], operation_input(op), op.get("seq"), data["reason"])
     return _operations_json(order_id), 201
 
 
@@ -210,7 +210,7 @@ def insert_operation(data: dict[str, Any], order_id: int) -> tuple[list[dict[str
 @blp.arguments(OperationChangeSchema)
 @blp.response(200, OperationProgressSchema(many=True))
 def change_operation(data: dict[str, Any], order_id: int, operation_id: int) -> list[dict[str, Any]]:
-    services.change_operation(order_id, operation_id, data["version"], operation_input(data["operation"]), data["reason"])
+    changes.change_operation(order_id, operation_id, data["version"], operation_input(data["operation"]), data["reason"])
     return _operations_json(order_id)
 
 
@@ -220,11 +220,11 @@ def change_operation(data: dict[str, Any], order_id: int, operation_id: int) -> 
 @blp.response(200, OperationProgressSchema(many=True))
 def operation_action(data: dict[str, Any], order_id: int, operation_id: int, action: str) -> list[dict[str, Any]]:
     if action == "skip":
-        services.skip_operation(order_id, operation_id, data["version"], data["reason"])
+        changes.skip_operation(order_id, operation_id, data["version"], data["reason"])
     elif action == "restore":
-        services.restore_operation(order_id, operation_id, data["version"], data["reason"])
+        changes.restore_operation(order_id, operation_id, data["version"], data["reason"])
     else:
         if "direction" not in data:
             raise ValidationError(fields={"direction": ["Missing data for required field."]})
-        services.move_operation(order_id, operation_id, data["version"], -1 if data["direction"] == "up" else 1, data["reason"])
+        changes.move_operation(order_id, operation_id, data["version"], -1 if data["direction"] == "up" else 1, data["reason"])
     return _operations_json(order_id)

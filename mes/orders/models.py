@@ -1,19 +1,18 @@
-"""Work orders and their operations. Releasing an order copies its product's released routing
-into these rows, so later routing edits never change orders already on the floor."""
+"""Work orders, their operations and the production reported on them. Releasing an order copies
+its product's released routing into these rows, so later routing edits never change orders
+already on the floor."""
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-
-Minutes = Numeric(10, 3)
+from mes.operations.models import MachineTimeColumns, OperationColumns
 
 
 class WorkOrderStatus(enum.StrEnum):
@@ -42,6 +41,8 @@ WORK_ORDER_STATUS_LABELS = {
 
 #: Orders the shop floor and the scheduler work on.
 ACTIVE_STATUSES = (WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS)
+#: Orders not yet finished: what planners work on and what can be late.
+OPEN_STATUSES = (WorkOrderStatus.DRAFT, WorkOrderStatus.RELEASED, WorkOrderStatus.IN_PROGRESS, WorkOrderStatus.ON_HOLD)
 
 
 class Priority(enum.StrEnum):
@@ -138,7 +139,7 @@ class WorkOrder(Audited, Base):
         return f"<WorkOrder {self.number} {self.status}>"
 
 
-class Operation(Audited, Base):
+class Operation(OperationColumns, Audited, Base):
     """One step of one work order, as released (and as changed by planners since)."""
 
     __tablename__ = "operation"
@@ -152,17 +153,6 @@ class Operation(Audited, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
-    seq: Mapped[int]
-    name: Mapped[str] = mapped_column(String(120))
-    instructions: Mapped[str | None] = mapped_column(Text)
-    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_center.id"))
-    setup_minutes: Mapped[Decimal] = mapped_column(Minutes, default=Decimal(0))
-    run_minutes: Mapped[Decimal] = mapped_column(Minutes, default=Decimal(0))
-    transfer_batch: Mapped[int | None]
-    inspection_required: Mapped[bool] = mapped_column(default=False)
-    drawing: Mapped[str | None] = mapped_column(String(120))
-    program_no: Mapped[str | None] = mapped_column(String(64))
-    follows_previous: Mapped[bool] = mapped_column(default=True)
     status: Mapped[OperationStatus] = mapped_column(str_enum(OperationStatus), default=OperationStatus.PENDING)
     # Running totals of the production reports, kept in the reports' own transaction.
     qty_good: Mapped[int] = mapped_column(default=0)
@@ -174,7 +164,6 @@ class Operation(Audited, Base):
     version: Mapped[int] = mapped_column(default=1)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="operations")
-    work_center = relationship("WorkCenter")
     machine = relationship("Machine")
     machines: Mapped[list[OperationMachine]] = relationship(
         back_populates="operation", cascade="all, delete-orphan", order_by="OperationMachine.id"
@@ -183,7 +172,7 @@ class Operation(Audited, Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-class OperationMachine(Audited, Base):
+class OperationMachine(MachineTimeColumns, Audited, Base):
     """A machine eligible for one work order operation, with its times."""
 
     __tablename__ = "operation_machine"
@@ -194,12 +183,8 @@ class OperationMachine(Audited, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), index=True)
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"))
-    setup_minutes: Mapped[Decimal] = mapped_column(Minutes)
-    run_minutes: Mapped[Decimal] = mapped_column(Minutes)
 
     operation: Mapped[Operation] = relationship(back_populates="machines")
-    machine = relationship("Machine")
 
 
 class OperationEdge(Base):
@@ -208,3 +193,41 @@ class OperationEdge(Base):
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
     predecessor_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), primary_key=True)
     successor_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), primary_key=True)
+
+
+class ReportKind(enum.StrEnum):
+    PRODUCTION = "production"
+    # Reverses an earlier report (negative quantities), with a reason.
+    CORRECTION = "correction"
+    # Moves reported pieces between lots when a work order is split.
+    TRANSFER = "transfer"
+
+
+class ProductionReport(Audited, Base):
+    """Good and scrap pieces reported for an operation. Never updated or deleted: a correction is
+    a new report with negative quantities that names the one it reverses and why."""
+
+    __tablename__ = "production_report"
+    __append_only__ = True
+    __table_args__ = (
+        CheckConstraint("kind <> 'production' OR (good_qty >= 0 AND scrap_qty >= 0)", name="quantities"),
+        CheckConstraint("kind = 'production' OR reason IS NOT NULL", name="reason"),
+        CheckConstraint("kind <> 'correction' OR reverses_id IS NOT NULL", name="reverses"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ReportKind] = mapped_column(str_enum(ReportKind), default=ReportKind.PRODUCTION)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id"), index=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), index=True)
+    machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    good_qty: Mapped[int] = mapped_column(default=0)
+    scrap_qty: Mapped[int] = mapped_column(default=0)
+    scrap_reason: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16), default="terminal")
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("production_report.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    operation = relationship("Operation")
+    user = relationship("User")

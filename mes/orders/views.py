@@ -4,42 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, request, url_for
+from flask import Blueprint, Response, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-
 from flask_login import current_user
+from sqlalchemy import select
 
 from mes.core import idempotency
 from mes.core.auth import Permission, requires
 from mes.core.clock import plant_today
 from mes.core.db import session
-from mes.core.errors import NotFound, ValidationError
-from mes.core.web import hx_redirect, render
-from mes.machines.models import WorkCenter
-from mes.orders import services
+from mes.core.errors import ValidationError
+from mes.core.forms import parse_date
+from mes.core.web import form_version, hx_redirect, render
+from mes.operations import forms as operation_forms
+from mes.operations import services as operations
+from mes.orders import changes, lifecycle, queries, services
 from mes.orders.forms import SplitForm, WorkOrderForm
-from mes.orders.models import PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, OperationStatus, Priority, WorkOrder
-from mes.routing.forms import parse_date, parse_operation
+from mes.orders.models import OPEN_STATUSES, PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, Priority, WorkOrder
 from mes.routing.models import Product
-from mes.routing.views import _machines_for, form_in_place, form_machine_ids, form_values, op_values
+from mes.scheduling.services import published_times
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 PER_PAGE = 50
 
 
-def _filter_from_args() -> services.OrderFilter:
+def _filter_from_args() -> queries.OrderFilter:
     errors: dict[str, list] = {}
     # A bare visit shows the work still to do; any filter (even an empty one) shows what it asks.
-    default_status = [s.value for s in services.OPEN_STATUSES] if not request.args else []
-    f = services.OrderFilter(
+    default_status = [s.value for s in OPEN_STATUSES] if not request.args else []
+    f = queries.OrderFilter(
         q=(request.args.get("q") or "").strip() or None,
         status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS] or default_status,
         product_id=request.args.get("product", type=int),
         due_from=parse_date(request.args.get("due_from"), "due_from", errors),
         due_to=parse_date(request.args.get("due_to"), "due_to", errors),
         late=bool(request.args.get("late")),
-        sort=request.args.get("sort") if request.args.get("sort") in services.SORTS else "due",
+        sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "due",
     )
     if errors:
         raise ValidationError(fields=errors)
@@ -51,7 +51,7 @@ def _filter_from_args() -> services.OrderFilter:
 def list_orders() -> Response:
     f = _filter_from_args()
     page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = services.list_orders(f, page=page, per_page=PER_PAGE)
+    rows, total = queries.list_orders(f, page=page, per_page=PER_PAGE)
     products = session().scalars(select(Product).order_by(Product.code)).all()
     args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
 
@@ -113,7 +113,7 @@ def new_order() -> Response:
 @bp.route("/<int:order_id>/edit", methods=["GET", "POST"])
 @requires(Permission.EDIT_ORDERS)
 def edit_order(order_id: int) -> Response:
-    order = services.get(order_id)
+    order = queries.get(order_id)
     form = WorkOrderForm(obj=order) if request.method == "GET" else WorkOrderForm()
     form.product_id.choices = _product_choices()
     if request.method == "GET":
@@ -132,13 +132,17 @@ def edit_order(order_id: int) -> Response:
     return render("orders/form.html", "orders/_form.html", status=status, form=form, order=order)
 
 
+def _progress(order: WorkOrder) -> list[queries.OperationProgress]:
+    return queries.progress(order, published_times([op.id for op in order.operations]))
+
+
 def _detail(order_id: int, status: int = 200, **extra: Any) -> Response:
-    order = services.get(order_id)
+    order = queries.get(order_id)
     split_form = extra.pop("split_form", None) or SplitForm(formdata=None, version=order.version)
     children = session().scalars(select(WorkOrder).where(WorkOrder.parent_id == order_id)).all()
     return render("orders/detail.html", "orders/_order_body.html", status=status, order=order,
-                  progress=services.progress(order), split_form=split_form, children=children,
-                  today=plant_today(), priorities=PRIORITY_LABELS, **extra)
+                  progress=_progress(order), split_form=split_form, children=children,
+                  today=plant_today(), priorities=PRIORITY_LABELS, lifecycle=lifecycle, **extra)
 
 
 @bp.route("/<int:order_id>")
@@ -147,15 +151,10 @@ def detail(order_id: int) -> Response:
     return _detail(order_id)
 
 
-def _version() -> int | None:
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
-
-
 @bp.route("/<int:order_id>/status", methods=["POST"])
 @requires(Permission.EDIT_ORDERS)
 def change_status(order_id: int) -> Response:
-    services.change_status(order_id, request.form.get("action", ""), _version(), request.form.get("reason"))
+    services.change_status(order_id, request.form.get("action", ""), form_version(), request.form.get("reason"))
     return _detail(order_id)
 
 
@@ -165,7 +164,7 @@ def split(order_id: int) -> Response:
     form = SplitForm()
     if form.validate_on_submit():
         try:
-            child_id = services.split(order_id, _version(), form.quantity.data, form.reason.data, form.due_date.data)
+            child_id = services.split(order_id, form_version(), form.quantity.data, form.reason.data, form.due_date.data)
             return _detail(order_id, notices=[_l("Split off as work order %(number)s.",
                                                  number=session().get(WorkOrder, child_id).number)])
         except ValidationError as exc:
@@ -179,25 +178,22 @@ def split(order_id: int) -> Response:
 
 
 def _op_form(order: WorkOrder, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
-    action = (url_for("orders.change_operation", order_id=order.id, operation_id=op.id) if op
-              else url_for("orders.insert_operation", order_id=order.id))
-    return form_in_place(render(
-        "routing/_operation_form.html", "routing/_operation_form.html", status=status, routing=None, op=op,
-        values=values, errors=errors, machines=_machines_for(values.get("work_center_id"), list(values.get("machines", {}))),
-        centers=session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all(), action=action,
-        version=order.version, target="#order", reason_required=True,
-        cancel_url=url_for("orders.detail", order_id=order.id),
+    return operation_forms.render_operation_form(
+        op, values, errors, status=status, version=order.version, target="#order", reason_required=True,
+        action=url_for("orders.change_operation", order_id=order.id, operation_id=op.id) if op
+        else url_for("orders.insert_operation", order_id=order.id),
         refresh_url=url_for("orders.refresh_operation_form", order_id=order.id),
-    ), op)
+        cancel_url=url_for("orders.detail", order_id=order.id),
+    )
 
 
 @bp.route("/<int:order_id>/operations/new")
 @requires(Permission.EDIT_ORDERS)
 def new_operation(order_id: int) -> Response:
-    order = services.get(order_id)
+    order = queries.get(order_id)
     after = request.args.get("after", type=int)
     seqs = sorted(op.seq for op in order.operations)
-    seq = (seqs[-1] if seqs else 0) + 10
+    seq = operations.choose_seq(set(seqs), None)
     if after is not None:
         nxt = next((x for x in seqs if x > after), None)
         # Between two operations numbered 10 apart, the inserted one becomes 15 (or 11, ...).
@@ -209,49 +205,37 @@ def new_operation(order_id: int) -> Response:
 @bp.route("/<int:order_id>/operations/<int:operation_id>/edit")
 @requires(Permission.EDIT_ORDERS)
 def edit_operation(order_id: int, operation_id: int) -> Response:
-    order = services.get(order_id)
-    op = next((o for o in order.operations if o.id == operation_id), None)
-    if op is None:
-        raise NotFound()
-    preds = next(p.predecessors for p in services.progress(order) if p.operation.id == op.id)
-    values = op_values(op, preds)
+    order = queries.get(order_id)
+    op = operations.find(order, operation_id)
+    values = operation_forms.op_values(op, operations.predecessor_seqs(order).get(op.id, []))
     return _op_form(order, op, values, {})
 
 
 @bp.route("/<int:order_id>/operations/form")
 @requires(Permission.EDIT_ORDERS)
 def refresh_operation_form(order_id: int) -> Response:
-    order = services.get(order_id)
+    order = queries.get(order_id)
     op = next((o for o in order.operations if o.id == request.args.get("operation_id", type=int)), None)
-    ids = [int(x) for x in request.args.getlist("machine_ids") if x.isdigit()]
-    return _op_form(order, op, form_values(request.args, ids), {})
+    return _op_form(order, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
 
 def _save(order_id: int, operation_id: int | None) -> Response:
-    order = services.get(order_id)
-    op = next((o for o in order.operations if o.id == operation_id), None) if operation_id else None
-    if operation_id and op is None:
-        raise NotFound()
-    machine_ids = form_machine_ids()
-    data, errors = parse_operation(request.form, machine_ids)
-    seq = None
-    if op is None and (request.form.get("seq") or "").strip():
-        try:
-            seq = int(request.form["seq"])
-        except ValueError:
-            errors.setdefault("seq", []).append(_l("Enter a whole number."))
+    order = queries.get(order_id)
+    op = operations.find(order, operation_id) if operation_id else None
+    data, errors, machine_ids = operation_forms.submitted()
+    seq = operation_forms.parse_new_seq(request.form, errors) if op is None else None
     if not errors:
         try:
             if op is None:
-                services.insert_operation(order_id, _version(), data, seq, request.form.get("reason"))
+                changes.insert_operation(order_id, form_version(), data, seq, request.form.get("reason"))
             else:
-                services.change_operation(order_id, op.id, _version(), data, request.form.get("reason"))
+                changes.change_operation(order_id, op.id, form_version(), data, request.form.get("reason"))
             return _detail(order_id)
         except ValidationError as exc:
             if not exc.fields:
                 raise
             errors = exc.fields
-    return _op_form(order, op, form_values(request.form, machine_ids), errors, status=422)
+    return _op_form(order, op, operation_forms.form_values(request.form, machine_ids), errors, status=422)
 
 
 @bp.route("/<int:order_id>/operations", methods=["POST"])
@@ -269,14 +253,14 @@ def change_operation(order_id: int, operation_id: int) -> Response:
 @bp.route("/<int:order_id>/operations/<int:operation_id>/skip", methods=["POST"])
 @requires(Permission.EDIT_ORDERS)
 def skip_operation(order_id: int, operation_id: int) -> Response:
-    services.skip_operation(order_id, operation_id, _version(), request.form.get("reason"))
+    changes.skip_operation(order_id, operation_id, form_version(), request.form.get("reason"))
     return _detail(order_id)
 
 
 @bp.route("/<int:order_id>/operations/<int:operation_id>/restore", methods=["POST"])
 @requires(Permission.EDIT_ORDERS)
 def restore_operation(order_id: int, operation_id: int) -> Response:
-    services.restore_operation(order_id, operation_id, _version(), request.form.get("reason"))
+    changes.restore_operation(order_id, operation_id, form_version(), request.form.get("reason"))
     return _detail(order_id)
 
 
@@ -284,7 +268,7 @@ def restore_operation(order_id: int, operation_id: int) -> Response:
 @requires(Permission.EDIT_ORDERS)
 def move_operation(order_id: int, operation_id: int) -> Response:
     direction = -1 if request.form.get("direction") == "up" else 1
-    services.move_operation(order_id, operation_id, _version(), direction, request.form.get("reason"))
+    changes.move_operation(order_id, operation_id, form_version(), direction, request.form.get("reason"))
     return _detail(order_id)
 
 

@@ -8,7 +8,7 @@ from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
-from mes.api.auth import token_required
+from mes.core.api import token_required
 from mes.core.auth import Permission, can
 from mes.core.errors import Forbidden
 from mes.routing import importing

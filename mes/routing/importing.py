@@ -30,7 +30,8 @@ from mes.core.errors import DomainError, ValidationError
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.orders import services as order_services
 from mes.orders.models import Priority, WorkOrder
-from mes.routing import graph
+from mes.operations import graph
+from mes.operations import services as operation_services
 from mes.routing import services as routing_services
 from mes.routing.models import (
     Product,
@@ -41,7 +42,7 @@ from mes.routing.models import (
     RoutingOperationMachine,
     RoutingStatus,
 )
-from mes.routing.rules import MachineTime, OperationInput, parse_minutes, validate_operation
+from mes.operations.rules import MachineTime, OperationInput, parse_minutes, validate_operation
 
 MAX_ROWS = 5000
 MAX_COLUMNS = 100
@@ -726,7 +727,7 @@ def _check_routings(s: Session, table: Table, plan: Plan) -> None:
         fields = validate_operation(data)
         if not fields:
             try:
-                routing_services.validate_input(s, data)
+                operation_services.validate_input(s, data)
             except ValidationError as exc:
                 fields = exc.fields
         errors.add_fields(fields, OPERATION_FIELDS, labels)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-
-Minutes = Numeric(10, 3)
+from mes.operations.models import MachineTimeColumns, OperationColumns
 
 
 class ProductFamily(Base):
@@ -94,7 +92,7 @@ class Routing(Audited, Base):
         return f"<Routing {self.product_id} v{self.version_no} {self.status}>"
 
 
-class RoutingOperation(Audited, Base):
+class RoutingOperation(OperationColumns, Audited, Base):
     """A step of a routing. Without explicit machines, any machine of its work center is eligible
     with the default times given here."""
 
@@ -107,29 +105,15 @@ class RoutingOperation(Audited, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     routing_id: Mapped[int] = mapped_column(ForeignKey("routing.id", ondelete="CASCADE"), index=True)
-    seq: Mapped[int]
-    name: Mapped[str] = mapped_column(String(120))
-    instructions: Mapped[str | None] = mapped_column(Text)
-    work_center_id: Mapped[int] = mapped_column(ForeignKey("work_center.id"))
-    setup_minutes: Mapped[Decimal] = mapped_column(Minutes, default=Decimal(0))
-    run_minutes: Mapped[Decimal] = mapped_column(Minutes, default=Decimal(0))
-    transfer_batch: Mapped[int | None]
-    inspection_required: Mapped[bool] = mapped_column(default=False)
-    drawing: Mapped[str | None] = mapped_column(String(120))
-    program_no: Mapped[str | None] = mapped_column(String(64))
-    # True: starts after the previous operation in sequence (a chain, the usual case).
-    # False: starts after the operations named in routing_edge (none: a branch starts here).
-    follows_previous: Mapped[bool] = mapped_column(default=True)
 
     routing: Mapped[Routing] = relationship(back_populates="operations")
-    work_center = relationship("WorkCenter")
     machines: Mapped[list[RoutingOperationMachine]] = relationship(
         back_populates="operation", cascade="all, delete-orphan", order_by="RoutingOperationMachine.id"
     )
 
 
-class RoutingOperationMachine(Audited, Base):
-    """A machine eligible for a routing operation, with its own times (old machines are slower)."""
+class RoutingOperationMachine(MachineTimeColumns, Audited, Base):
+    """A machine eligible for a routing operation, with its own times."""
 
     __tablename__ = "routing_operation_machine"
     __table_args__ = (
@@ -139,12 +123,8 @@ class RoutingOperationMachine(Audited, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operation_id: Mapped[int] = mapped_column(ForeignKey("routing_operation.id", ondelete="CASCADE"), index=True)
-    machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"))
-    setup_minutes: Mapped[Decimal] = mapped_column(Minutes)
-    run_minutes: Mapped[Decimal] = mapped_column(Minutes)
 
     operation: Mapped[RoutingOperation] = relationship(back_populates="machines")
-    machine = relationship("Machine")
 
 
 class RoutingEdge(Base):

@@ -3,20 +3,21 @@ owning its transaction. Only draft routings are edited; releasing one retires th
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from mes.core.audit import check_version, current_actor, touch
+from mes.core.audit import current_actor
+from mes.core.locking import check_version, touch
 from mes.core.clock import plant_today
 from mes.core.db import transaction
 from mes.core.errors import InvalidTransition, NotFound, ValidationError
-from mes.machines.models import Machine, MachineStatus, WorkCenter
-from mes.routing import graph
+from mes.machines.models import WorkCenter
+from mes.operations import graph
+from mes.operations import services as operations
 from mes.routing.models import (
     Product,
     ProductFamily,
@@ -27,9 +28,7 @@ from mes.routing.models import (
     RoutingStatus,
     SetupMatrixEntry,
 )
-from mes.routing.rules import MachineTime, OperationInput, validate_operation
-
-SEQ_STEP = 10
+from mes.operations.rules import OperationInput
 
 
 def _load(s: Session, routing_id: int, expected_version: int | None, *, draft: bool = True) -> Routing:
@@ -47,118 +46,12 @@ def _load(s: Session, routing_id: int, expected_version: int | None, *, draft: b
     return routing
 
 
-def nodes_of(ops: Sequence[RoutingOperation], edges: Sequence[RoutingEdge]) -> list[graph.Node[int]]:
-    preds: dict[int, list[int]] = {}
-    for e in edges:
-        preds.setdefault(e.successor_id, []).append(e.predecessor_id)
-    return [graph.Node(op.id, op.seq, op.follows_previous, tuple(sorted(preds.get(op.id, [])))) for op in ops]
-
-
 def _check_graph(routing: Routing) -> None:
-    nodes = nodes_of(routing.operations, routing.edges)
-    cycle = graph.find_cycle([n.key for n in nodes], graph.effective_edges(nodes))
-    if cycle:
-        seqs = {op.id: op.seq for op in routing.operations}
-        raise ValidationError(
-            _l("The predecessors form a cycle: %(ops)s."),
-            fields={"predecessors": [_l("The predecessors form a cycle.")]},
-            ops=" → ".join(str(seqs[k]) for k in cycle),
-        )
+    operations.check_acyclic(routing)
 
 
-def _check_references(s: Session, data: OperationInput) -> dict[str, list]:
-    errors: dict[str, list] = {}
-    if data.work_center_id and s.get(WorkCenter, data.work_center_id) is None:
-        errors["work_center_id"] = [_l("Unknown work center.")]
-    for m in data.machines:
-        machine = s.get(Machine, m.machine_id)
-        if machine is None:
-            errors.setdefault("machines", []).append(_l("Unknown machine."))
-        elif machine.status == MachineStatus.RETIRED:
-            errors.setdefault("machines", []).append(_l("Machine %(code)s is retired.", code=machine.code))
-    if not data.machines and data.work_center_id and not errors:
-        usable = s.scalar(
-            select(func.count()).select_from(Machine).where(
-                Machine.work_center_id == data.work_center_id, Machine.status != MachineStatus.RETIRED
-            )
-        )
-        if not usable:
-            errors["machines"] = [_l("No machine can do this operation: the work center has no machines. Pick machines.")]
-    return errors
-
-
-def validate_input(s: Session, data: OperationInput) -> None:
-    errors = validate_operation(data)
-    if not errors:
-        errors = _check_references(s, data)
-    if errors:
-        raise ValidationError(fields=errors)
-
-
-def apply_input(op: Any, data: OperationInput, machine_row: type) -> None:
-    """Write an operation's data onto a routing or work order operation (``machine_row`` is the
-    eligible-machine class of that kind), changing only the machine rows that differ."""
-    op.name = data.name.strip()
-    op.instructions = (data.instructions or "").strip() or None
-    op.work_center_id = data.work_center_id
-    op.setup_minutes = data.setup_minutes
-    op.run_minutes = data.run_minutes
-    op.transfer_batch = data.transfer_batch
-    op.inspection_required = data.inspection_required
-    op.drawing = (data.drawing or "").strip() or None
-    op.program_no = (data.program_no or "").strip() or None
-    op.follows_previous = data.follows_previous
-    existing = {m.machine_id: m for m in op.machines}
-    wanted = {m.machine_id: m for m in data.machines}
-    op.machines = [m for m in op.machines if m.machine_id in wanted]
-    for machine_id, m in wanted.items():
-        row = existing.get(machine_id)
-        if row is None:
-            op.machines.append(machine_row(machine_id=machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes))
-        elif (row.setup_minutes, row.run_minutes) != (m.setup_minutes, m.run_minutes):
-            row.setup_minutes, row.run_minutes = m.setup_minutes, m.run_minutes
-
-
-def set_predecessors(s: Session, owner: Any, op: Any, data: OperationInput, make_edge: Callable[[int, int], Any]) -> None:
-    """Replace ``op``'s explicit predecessors (sequence numbers in ``data``) in ``owner.edges``;
-    ``owner`` is a routing or a work order, ``make_edge(pred_id, succ_id)`` builds its edge row."""
-    by_seq = {o.seq: o for o in owner.operations}
-    if data.follows_previous and not any(e.successor_id == op.id for e in owner.edges):
-        return
-    owner.edges = [e for e in owner.edges if e.successor_id != op.id]
-    s.flush()  # the unit of work inserts before it deletes: drop the old edges first
-    if data.follows_previous:
-        return
-    for seq in sorted(set(data.predecessors)):
-        pred = by_seq.get(seq)
-        if pred is None:
-            raise ValidationError(fields={"predecessors": [_l("There is no operation %(seq)s.", seq=seq)]})
-        if pred is op:
-            raise ValidationError(fields={"predecessors": [_l("An operation cannot precede itself.")]})
-        owner.edges.append(make_edge(pred.id, op.id))
-
-
-_COPIED = ("seq", "name", "instructions", "work_center_id", "setup_minutes", "run_minutes", "transfer_batch",
-           "inspection_required", "drawing", "program_no", "follows_previous")
-
-
-def copy_operation(source: Any, op_class: type, machine_row: type, **overrides: Any) -> Any:
-    """A new operation of ``op_class`` with ``source``'s data and eligible machines (routing to
-    routing, routing to work order, work order to a split lot)."""
-    fields = {name: getattr(source, name) for name in _COPIED}
-    fields.update(overrides)
-    return op_class(**fields, machines=[
-        machine_row(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in source.machines
-    ])
-
-
-def _apply(op: RoutingOperation, data: OperationInput) -> None:
-    apply_input(op, data, RoutingOperationMachine)
-
-
-def _set_predecessors(s: Session, routing: Routing, op: RoutingOperation, data: OperationInput) -> None:
-    set_predecessors(s, routing, op, data,
-                     lambda pred, succ: RoutingEdge(routing_id=routing.id, predecessor_id=pred, successor_id=succ))
+def _edge(routing: Routing) -> Callable[[int, int], RoutingEdge]:
+    return lambda pred, succ: RoutingEdge(routing_id=routing.id, predecessor_id=pred, successor_id=succ)
 
 
 # --- routing versions ---------------------------------------------------------------------------
@@ -192,14 +85,7 @@ def create_version_in(s: Session, product_id: int, copy_from_id: int | None = No
 
 
 def _copy_operations(s: Session, source: Routing, target: Routing) -> None:
-    mapping: dict[int, RoutingOperation] = {}
-    for op in source.operations:
-        new = copy_operation(op, RoutingOperation, RoutingOperationMachine)
-        target.operations.append(new)
-        mapping[op.id] = new
-    s.flush()
-    for e in source.edges:
-        target.edges.append(RoutingEdge(routing_id=target.id, predecessor_id=mapping[e.predecessor_id].id, successor_id=mapping[e.successor_id].id))
+    operations.copy_all(s, source, target, RoutingOperation, RoutingOperationMachine, _edge(target))
 
 
 def update_header(routing_id: int, expected_version: int | None, effective_from: dt.date | None, note: str | None) -> None:
@@ -218,47 +104,28 @@ def add_operation(routing_id: int, expected_version: int | None, data: Operation
         return op_id
 
 
-def choose_seq(used: set[int], seq: int | None) -> int:
-    """The sequence number for a new operation: ``seq`` if free and positive, else the next step."""
-    if seq is None:
-        return (max(used) if used else 0) + SEQ_STEP
-    if seq in used:
-        raise ValidationError(fields={"seq": [_l("Sequence number %(seq)s is taken.", seq=seq)]})
-    if seq <= 0:
-        raise ValidationError(fields={"seq": [_l("Must be a positive number.")]})
-    return seq
-
-
 def add_operation_in(s: Session, routing: Routing, data: OperationInput, seq: int | None = None) -> int:
-    validate_input(s, data)
-    seq = choose_seq({o.seq for o in routing.operations}, seq)
-    op = RoutingOperation(seq=seq, name="", work_center_id=data.work_center_id)
-    _apply(op, data)
-    routing.operations.append(op)
-    s.flush()
-    _set_predecessors(s, routing, op, data)
-    s.flush()
-    s.refresh(routing, ["operations", "edges"])
+    op = operations.add(s, routing, data, seq, RoutingOperation, RoutingOperationMachine, _edge(routing))
     _check_graph(routing)
     return op.id
 
 
-def create_version_with_operations(product_id: int, operations: list[tuple[int | None, OperationInput]],
+def create_version_with_operations(product_id: int, steps: list[tuple[int | None, OperationInput]],
                                    note: str | None = None) -> int:
-    """A new draft holding exactly ``operations`` (seq, data); predecessors may name any of them."""
+    """A new draft holding exactly ``steps`` (seq, data); predecessors may name any of them."""
     with transaction() as s:
         routing_id = create_version_in(s, product_id, note=note, copy=False)
         routing = _load(s, routing_id, None)
         explicit = []
-        for seq, data in operations:
+        for seq, data in steps:
             chained = OperationInput(**{**data.__dict__, "follows_previous": True, "predecessors": []})
             op_id = add_operation_in(s, routing, chained, seq)
             if not data.follows_previous:
                 explicit.append((op_id, data))
         for op_id, data in explicit:
-            op = next(o for o in routing.operations if o.id == op_id)
+            op = operations.find(routing, op_id)
             op.follows_previous = False
-            _set_predecessors(s, routing, op, data)
+            operations.set_predecessors(s, routing, op, data, _edge(routing))
         s.flush()
         s.refresh(routing, ["operations", "edges"])
         _check_graph(routing)
@@ -268,13 +135,8 @@ def create_version_with_operations(product_id: int, operations: list[tuple[int |
 def update_operation(routing_id: int, operation_id: int, expected_version: int | None, data: OperationInput) -> None:
     with transaction() as s:
         routing = _load(s, routing_id, expected_version)
-        op = next((o for o in routing.operations if o.id == operation_id), None)
-        if op is None:
-            raise NotFound()
-        validate_input(s, data)
-        _apply(op, data)
-        _set_predecessors(s, routing, op, data)
-        s.flush()
+        op = operations.find(routing, operation_id)
+        operations.change(s, routing, op, data, RoutingOperationMachine, _edge(routing))
         _check_graph(routing)
         touch(routing)
 
@@ -282,50 +144,22 @@ def update_operation(routing_id: int, operation_id: int, expected_version: int |
 def remove_operation(routing_id: int, operation_id: int, expected_version: int | None) -> None:
     with transaction() as s:
         routing = _load(s, routing_id, expected_version)
-        op = next((o for o in routing.operations if o.id == operation_id), None)
-        if op is None:
-            raise NotFound()
+        op = operations.find(routing, operation_id)
         # Operations that waited for this one now wait for its predecessors.
-        nodes = nodes_of(routing.operations, routing.edges)
-        bridged = graph.bypass(graph.effective_edges(nodes), {op.id})
+        bridged = graph.bypass(graph.effective_edges(operations.nodes(routing)), {op.id})
         routing.operations.remove(op)
-        _rewrite_explicit_edges(s, routing, bridged)
+        operations.rewrite_edges(s, routing, bridged, _edge(routing))
         s.flush()
         touch(routing)
-
-
-def _rewrite_explicit_edges(s: Session, routing: Routing, edges: list[tuple[int, int]]) -> None:
-    ordered = sorted(routing.operations, key=lambda o: o.seq)
-    encoded = graph.encode([o.id for o in ordered], edges)
-    routing.edges = []
-    s.flush()  # the unit of work inserts before it deletes: clear the old edges first
-    for op in ordered:
-        op.follows_previous, preds = encoded[op.id]
-        routing.edges.extend(RoutingEdge(routing_id=routing.id, predecessor_id=p, successor_id=op.id) for p in preds)
 
 
 def move_operation(routing_id: int, operation_id: int, expected_version: int | None, direction: int) -> None:
     """Swap an operation with its neighbour in sequence (``direction`` -1 up, +1 down)."""
     with transaction() as s:
         routing = _load(s, routing_id, expected_version)
-        ops = sorted(routing.operations, key=lambda o: o.seq)
-        index = next((i for i, o in enumerate(ops) if o.id == operation_id), None)
-        if index is None:
-            raise NotFound()
-        other = index + (1 if direction > 0 else -1)
-        if not 0 <= other < len(ops):
-            return
-        a, b = ops[index], ops[other]
-        seq_a, seq_b = a.seq, b.seq
-        # Two steps because (routing_id, seq) is unique.
-        a.seq = -seq_a
-        s.flush()
-        b.seq = seq_a
-        s.flush()
-        a.seq = seq_b
-        s.flush()
-        _check_graph(routing)
-        touch(routing)
+        if operations.swap_with_neighbour(s, routing, operation_id, direction):
+            _check_graph(routing)
+            touch(routing)
 
 
 def release(routing_id: int, expected_version: int | None, effective_from: dt.date | None = None) -> None:
@@ -341,9 +175,7 @@ def release_in(s: Session, routing_id: int, expected_version: int | None = None,
     if not routing.operations:
         raise ValidationError(_l("A routing needs at least one operation before it can be released."))
     for op in routing.operations:
-        data = OperationInput(name=op.name, work_center_id=op.work_center_id, setup_minutes=op.setup_minutes,
-                              run_minutes=op.run_minutes, machines=[_mt(m) for m in op.machines])
-        errors = validate_operation(data) or _check_references(s, data)
+        errors = operations.errors_of(s, operations.input_from(op))
         if errors:
             raise ValidationError(
                 _l("Operation %(seq)s is incomplete: %(problem)s"), seq=op.seq,
@@ -377,10 +209,6 @@ def routing_in_force(s: Session, product_id: int, on: dt.date) -> Routing | None
         .order_by(Routing.effective_from.desc(), Routing.version_no.desc())
         .limit(1)
     )
-
-
-def _mt(m: RoutingOperationMachine) -> MachineTime:
-    return MachineTime(m.machine_id, m.setup_minutes, m.run_minutes)
 
 
 def make_obsolete(routing_id: int, expected_version: int | None) -> None:

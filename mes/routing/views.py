@@ -9,12 +9,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from mes.core.auth import Permission, requires
+from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.web import hx_redirect, render
-from mes.machines.models import Machine, MachineStatus, WorkCenter
-from mes.routing import graph, services
-from mes.routing.forms import ProductForm, parse_date, parse_operation
+from mes.core.forms import parse_date
+from mes.core.web import form_version, hx_redirect, render
+from mes.machines.models import WorkCenter
+from mes.operations import forms as operation_forms
+from mes.operations import services as operations
+from mes.routing import services
+from mes.routing.forms import ProductForm
 from mes.routing.models import (
     Product,
     ProductFamily,
@@ -25,11 +29,6 @@ from mes.routing.models import (
 )
 
 bp = Blueprint("routing", __name__, url_prefix="/routings")
-
-
-def _version() -> int | None:
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
 
 
 @bp.route("/")
@@ -86,8 +85,6 @@ def product(product_id: int) -> Response:
         select(RoutingOperation.routing_id, func.count()).where(RoutingOperation.routing_id.in_([r.id for r in routings]))
         .group_by(RoutingOperation.routing_id)
     ).all())
-    from mes.core.clock import plant_today
-
     in_force = services.routing_in_force(session(), product_id, plant_today())
     return render("routing/product.html", product=item, routings=routings, counts=counts, in_force=in_force)
 
@@ -115,10 +112,7 @@ def _load_routing(routing_id: int) -> Routing:
 
 
 def _editor_context(routing: Routing) -> dict[str, Any]:
-    seqs = {op.id: op.seq for op in routing.operations}
-    preds: dict[int, list[int]] = {}
-    for p, q in graph.effective_edges(services.nodes_of(routing.operations, routing.edges)):
-        preds.setdefault(q, []).append(seqs[p])
+    preds = operations.predecessor_seqs(routing)
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
     return {"routing": routing, "preds": preds, "centers": centers, "editable": routing.status == RoutingStatus.DRAFT}
 
@@ -141,67 +135,19 @@ def update_header(routing_id: int) -> Response:
     effective = parse_date(request.form.get("effective_from"), "effective_from", errors)
     if errors:
         raise ValidationError(fields=errors)
-    services.update_header(routing_id, _version(), effective, request.form.get("note"))
+    services.update_header(routing_id, form_version(), effective, request.form.get("note"))
     return _body(routing_id)
-
-
-def _machines_for(work_center_id: int | None, chosen: list[int]) -> list[Machine]:
-    """The machine rows of the form: the work center's machines, then any chosen elsewhere."""
-    query = select(Machine).options(joinedload(Machine.work_center)).where(Machine.status != MachineStatus.RETIRED)
-    query = query.where(or_(Machine.work_center_id == (work_center_id or 0), Machine.id.in_(chosen or [0])))
-    return list(session().scalars(query.order_by(Machine.work_center_id != (work_center_id or 0), Machine.code)))
 
 
 def _op_form(routing: Routing, op: RoutingOperation | None, values: dict[str, Any], errors: dict[str, list],
              status: int = 200) -> Response:
-    chosen = values.get("machines", {})
-    response = render(
-        "routing/_operation_form.html", "routing/_operation_form.html", status=status, routing=routing, op=op,
-        values=values, errors=errors, machines=_machines_for(values.get("work_center_id"), list(chosen)),
-        centers=session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all(),
+    return operation_forms.render_operation_form(
+        op, values, errors, status=status, version=routing.version, target="#routing",
         action=url_for("routing.update_operation", routing_id=routing.id, operation_id=op.id) if op
         else url_for("routing.add_operation", routing_id=routing.id),
+        refresh_url=url_for("routing.refresh_operation_form", routing_id=routing.id),
+        cancel_url=url_for("routing.editor", routing_id=routing.id),
     )
-    return form_in_place(response, op)
-
-
-def form_in_place(response: Response, op: Any) -> Response:
-    """A form drawn again with its errors replaces itself, not the page part a save redraws."""
-    if response.status_code < 400:
-        return response
-    g.keep_target = True
-    response.headers["HX-Retarget"] = f"#op-{op.id}" if op else "#new-operation"
-    response.headers["HX-Reswap"] = "outerHTML"
-    return response
-
-
-def op_values(op: RoutingOperation | Any, preds: list[int]) -> dict[str, Any]:
-    """The operation editor's field values from a routing or work order operation."""
-    return {
-        "seq": op.seq, "name": op.name, "work_center_id": op.work_center_id, "setup_minutes": op.setup_minutes,
-        "run_minutes": op.run_minutes, "transfer_batch": op.transfer_batch, "inspection_required": op.inspection_required,
-        "drawing": op.drawing, "program_no": op.program_no, "instructions": op.instructions,
-        "follows_previous": op.follows_previous, "predecessors": ", ".join(map(str, preds)),
-        "machines": {m.machine_id: (m.setup_minutes, m.run_minutes) for m in op.machines},
-    }
-
-
-def form_values(form: Any, machine_ids: list[int]) -> dict[str, Any]:
-    """What the user typed, to draw the form again beside its errors."""
-    values = {k: form.get(k) for k in ("seq", "name", "setup_minutes", "run_minutes", "transfer_batch", "drawing",
-                                       "program_no", "instructions", "predecessors", "reason")}
-    values["work_center_id"] = form.get("work_center_id", type=int)
-    values["inspection_required"] = bool(form.get("inspection_required"))
-    values["follows_previous"] = form.get("follows_previous", "1") == "1"
-    values["machines"] = {
-        mid: (form.get(f"machine-{mid}-setup_minutes"), form.get(f"machine-{mid}-run_minutes"))
-        for mid in machine_ids if form.get(f"machine-{mid}-on")
-    }
-    return values
-
-
-def form_machine_ids() -> list[int]:
-    return [int(x) for x in request.form.getlist("machine_ids") if x.isdigit()]
 
 
 @bp.route("/<int:routing_id>/operations/new")
@@ -210,7 +156,7 @@ def new_operation(routing_id: int) -> Response:
     routing = _load_routing(routing_id)
     last = routing.operations[-1] if routing.operations else None
     values = {"work_center_id": request.args.get("work_center_id", type=int) or (last.work_center_id if last else None),
-              "follows_previous": True, "machines": {}, "seq": (last.seq if last else 0) + services.SEQ_STEP}
+              "follows_previous": True, "machines": {}, "seq": (last.seq if last else 0) + operations.SEQ_STEP}
     return _op_form(routing, None, values, {})
 
 
@@ -218,11 +164,8 @@ def new_operation(routing_id: int) -> Response:
 @requires(Permission.EDIT_ROUTINGS)
 def edit_operation(routing_id: int, operation_id: int) -> Response:
     routing = _load_routing(routing_id)
-    op = next((o for o in routing.operations if o.id == operation_id), None)
-    if op is None:
-        raise NotFound()
-    ctx = _editor_context(routing)
-    values = op_values(op, ctx["preds"].get(op.id, []))
+    op = operations.find(routing, operation_id)
+    values = operation_forms.op_values(op, operations.predecessor_seqs(routing).get(op.id, []))
     if request.args.get("work_center_id"):
         values["work_center_id"] = request.args.get("work_center_id", type=int)
     return _op_form(routing, op, values, {})
@@ -235,32 +178,26 @@ def refresh_operation_form(routing_id: int) -> Response:
     routing = _load_routing(routing_id)
     operation_id = request.args.get("operation_id", type=int)
     op = next((o for o in routing.operations if o.id == operation_id), None)
-    return _op_form(routing, op, form_values(request.args, [int(x) for x in request.args.getlist("machine_ids") if x.isdigit()]), {})
+    return _op_form(routing, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
 
 def _save_operation(routing_id: int, operation_id: int | None) -> Response:
     routing = _load_routing(routing_id)
     op = next((o for o in routing.operations if o.id == operation_id), None) if operation_id else None
-    machine_ids = form_machine_ids()
-    data, errors = parse_operation(request.form, machine_ids)
-    seq = None
-    if op is None and request.form.get("seq"):
-        try:
-            seq = int(request.form["seq"])
-        except ValueError:
-            errors.setdefault("seq", []).append(str(ValidationError.default_message))
+    data, errors, machine_ids = operation_forms.submitted()
+    seq = operation_forms.parse_new_seq(request.form, errors) if op is None else None
     if not errors:
         try:
             if op is None:
-                services.add_operation(routing_id, _version(), data, seq=seq)
+                services.add_operation(routing_id, form_version(), data, seq=seq)
             else:
-                services.update_operation(routing_id, op.id, _version(), data)
+                services.update_operation(routing_id, op.id, form_version(), data)
             return _body(routing_id)
         except ValidationError as exc:
             if not exc.fields:
                 raise
             errors = exc.fields
-    return _op_form(routing, op, form_values(request.form, machine_ids), errors, status=422)
+    return _op_form(routing, op, operation_forms.form_values(request.form, machine_ids), errors, status=422)
 
 
 @bp.route("/<int:routing_id>/operations", methods=["POST"])
@@ -278,7 +215,7 @@ def update_operation(routing_id: int, operation_id: int) -> Response:
 @bp.route("/<int:routing_id>/operations/<int:operation_id>/remove", methods=["POST"])
 @requires(Permission.EDIT_ROUTINGS)
 def remove_operation(routing_id: int, operation_id: int) -> Response:
-    services.remove_operation(routing_id, operation_id, _version())
+    services.remove_operation(routing_id, operation_id, form_version())
     return _body(routing_id)
 
 
@@ -286,7 +223,7 @@ def remove_operation(routing_id: int, operation_id: int) -> Response:
 @requires(Permission.EDIT_ROUTINGS)
 def move_operation(routing_id: int, operation_id: int) -> Response:
     direction = -1 if request.form.get("direction") == "up" else 1
-    services.move_operation(routing_id, operation_id, _version(), direction)
+    services.move_operation(routing_id, operation_id, form_version(), direction)
     return _body(routing_id)
 
 
@@ -297,14 +234,14 @@ def release(routing_id: int) -> Response:
     effective = parse_date(request.form.get("effective_from"), "effective_from", errors)
     if errors:
         raise ValidationError(fields=errors)
-    services.release(routing_id, _version(), effective)
+    services.release(routing_id, form_version(), effective)
     return _body(routing_id)
 
 
 @bp.route("/<int:routing_id>/obsolete", methods=["POST"])
 @requires(Permission.EDIT_ROUTINGS)
 def make_obsolete(routing_id: int) -> Response:
-    services.make_obsolete(routing_id, _version())
+    services.make_obsolete(routing_id, form_version())
     return _body(routing_id)
 
 

@@ -16,17 +16,19 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mes.core import audit
 from mes.core.audit import current_actor
 from mes.core.clock import day_end, day_start, plant_tz
-from mes.core.db import get_db, transaction, utcnow
+from mes.core.db import get_db, session, transaction, utcnow
 from mes.core.errors import Conflict, InvalidTransition, NotFound, StaleEdit
 from mes.machines.models import CalendarException, Machine, MachineDowntime, MachineStatus, WorkCenter
 from mes.machines.shifts import off_shift_windows, working_intervals
 from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
-from mes.routing import graph
+from mes.orders.queries import PlannedTimes
+from mes.operations import graph
+from mes.operations.services import nodes as precedence_nodes
 from mes.routing.models import Product, SetupMatrixEntry
 from mes.scheduling import problem as p
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
@@ -153,7 +155,6 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
                  origin: dt.datetime) -> tuple[p.Job, list[p.Operation], list[p.Precedence]] | None:
     """One work order as a job, its remaining operations and their precedences; None (and a
     note in ``keys.left_out``) when one of its operations has no machine available to do it."""
-    from mes.orders.services import op_nodes
 
     job_key = f"wo{order.id}"
     family = f"f{product_family[order.product_id]}"
@@ -161,7 +162,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
     job = p.Job(key=job_key, release=release, due=minutes_between(origin, day_end(order.due_date)),
                 weight=order.priority.weight, family=family)
     gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
-    edges = graph.bypass(graph.effective_edges(op_nodes(order)), gone)
+    edges = graph.bypass(graph.effective_edges(precedence_nodes(order)), gone)
     by_id = {op.id: op for op in order.operations}
     operations = []
     for op in order.operations:
@@ -393,3 +394,17 @@ def publish(schedule_id: int, expected_version: int | None) -> None:
         version.status = ScheduleStatus.PUBLISHED
         version.published_at = utcnow()
         version.published_by_id = current_actor().user_id
+
+
+# --- reading the published plan ------------------------------------------------------------------
+
+
+def published_times(operation_ids: list[int]) -> dict[int, PlannedTimes]:
+    """Where and when the published plan has each of these operations (those it has)."""
+    rows = session().scalars(
+        select(ScheduledOperation)
+        .join(ScheduleVersion)
+        .where(ScheduleVersion.status == ScheduleStatus.PUBLISHED, ScheduledOperation.operation_id.in_(operation_ids))
+        .options(joinedload(ScheduledOperation.machine))
+    )
+    return {row.operation_id: PlannedTimes(row.start_at, row.end_at, row.machine.code) for row in rows}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from mes.core.auth import Permission, requires
+from mes.core.clock import day_end
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.web import hx_redirect, render
@@ -69,8 +70,6 @@ def detail(schedule_id: int) -> Response:
     ).all()
     by_machine: dict[str, list[ScheduledOperation]] = {}
     late: dict[int, Any] = {}
-    from mes.core.clock import day_end
-
     for row in rows:
         by_machine.setdefault(row.machine.code, []).append(row)
         order = row.operation.work_order

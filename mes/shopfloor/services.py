@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from mes.core.db import session
+from mes.operations import graph
+from mes.operations import services as operations
 from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
-from mes.routing import graph
+from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 
 @dataclass
@@ -24,9 +26,6 @@ class DispatchItem:
 def dispatch_list(work_center_id: int | None, limit: int = 50) -> list[DispatchItem]:
     """Open operations of released orders, in the published schedule's order where there is one,
     else by due date and priority; operations whose predecessors are not done come last."""
-    from mes.orders.services import op_nodes
-    from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
-
     s = session()
     query = (
         select(Operation)
@@ -51,7 +50,7 @@ def dispatch_list(work_center_id: int | None, limit: int = 50) -> list[DispatchI
     for op in ops:
         order = op.work_order
         by_id = {o.id: o for o in order.operations}
-        edges = graph.bypass(graph.effective_edges(op_nodes(order)),
+        edges = graph.bypass(graph.effective_edges(operations.nodes(order)),
                              {o.id for o in order.operations if o.status == OperationStatus.SKIPPED})
         preds = [by_id[p] for p, q in edges if q == op.id]
         ready = all(p.status == OperationStatus.DONE or (p.transfer_batch and p.qty_good >= p.transfer_batch) for p in preds)

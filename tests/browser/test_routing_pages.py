@@ -19,7 +19,7 @@ def seed(app):  # type: ignore[no-untyped-def]
     from mes.orders import services as orders
     from mes.routing import services as routing
     from mes.routing.models import Product, ProductFamily
-    from mes.routing.rules import MachineTime, OperationInput
+    from mes.operations.rules import MachineTime, OperationInput
 
     with app.app_context():
         admin.create_user(admin.UserInput(username="planner", display_name="Li Na", roles=[Role.PLANNER], password=PASSWORD))

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from mes.core.db import get_db, session, transaction
 from mes.core.models import AuditEntry
 from mes.orders import services as orders
-from mes.shopfloor.models import ProductionReport
+from mes.orders.models import ProductionReport
 from tests.conftest import login
 
 

@@ -103,7 +103,7 @@ def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
     from mes.machines.models import Machine, WorkCenter
     from mes.orders.models import WorkOrder, WorkOrderStatus
     from mes.routing.models import Product, ProductFamily
-    from mes.shopfloor.models import ProductionReport
+    from mes.orders.models import ProductionReport
     from mes.core.clock import plant_today
 
     app = create_app({"DATABASE_URL": env.get("MES_DATABASE_URL") or f"sqlite:///{env['MES_INSTANCE_PATH']}/mes.db",

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from mes.core.db import session, transaction
 from mes.core.errors import InvalidTransition, StaleEdit, ValidationError
 from mes.core.models import AuditEntry
-from mes.orders import services
-from mes.orders.models import Operation, OperationStatus, WorkOrder, WorkOrderStatus
-from mes.routing import graph
+from mes.operations import graph
+from mes.operations import services as operations
+from mes.operations.rules import MachineTime, OperationInput
+from mes.orders import changes, queries, services
+from mes.orders.models import Operation, OperationStatus, ProductionReport, WorkOrder, WorkOrderStatus
 from mes.routing import services as routing_services
 from mes.routing.models import Routing
-from mes.routing.rules import MachineTime, OperationInput
-from mes.shopfloor.models import ProductionReport
 
 TODAY = dt.date.today()
 
@@ -41,7 +41,7 @@ def report(order: WorkOrder, seq: int, good: int, scrap: int = 0, done: bool = F
 
 def edges_by_seq(order: WorkOrder) -> set[tuple[int, int]]:
     seqs = {op.id: op.seq for op in order.operations}
-    return {(seqs[p], seqs[q]) for p, q in graph.effective_edges(services.op_nodes(order))}
+    return {(seqs[p], seqs[q]) for p, q in graph.effective_edges(operations.nodes(order))}
 
 
 def test_create_validates_every_field(plant):
@@ -149,7 +149,7 @@ def rework(**kw):  # type: ignore[no-untyped-def]
 
 def test_insert_rework_between_operations(plant, make_order):
     order = make_order()
-    services.insert_operation(order.id, order.version, rework(wc=plant.turn), 15, "deburr missing")
+    changes.insert_operation(order.id, order.version, rework(wc=plant.turn), 15, "deburr missing")
     order = fresh(order.id)
     assert [op.seq for op in order.operations] == [10, 15, 20]
     assert edges_by_seq(order) == {(10, 15), (15, 20)}
@@ -161,27 +161,27 @@ def test_insert_rework_between_operations(plant, make_order):
 def test_every_change_needs_a_reason(plant, make_order):
     order = make_order()
     with pytest.raises(ValidationError) as exc:
-        services.insert_operation(order.id, order.version, rework(wc=plant.turn), 15, "  ")
+        changes.insert_operation(order.id, order.version, rework(wc=plant.turn), 15, "  ")
     assert "reason" in exc.value.fields
     with pytest.raises(ValidationError):
-        services.skip_operation(order.id, order.version, order.operations[1].id, None)
+        changes.skip_operation(order.id, order.operations[1].id, order.version, None)
 
 
 def test_skip_and_restore(plant, make_order):
     order = make_order()
-    services.skip_operation(order.id, order.operations[1].id, order.version, "no milling needed")
+    changes.skip_operation(order.id, order.operations[1].id, order.version, "no milling needed")
     order = fresh(order.id)
     assert order.operations[1].status == OperationStatus.SKIPPED
     with pytest.raises(InvalidTransition):  # the last operation left
-        services.skip_operation(order.id, order.operations[0].id, order.version, "all?")
-    services.restore_operation(order.id, order.operations[1].id, order.version, "needed after all")
+        changes.skip_operation(order.id, order.operations[0].id, order.version, "all?")
+    changes.restore_operation(order.id, order.operations[1].id, order.version, "needed after all")
     assert fresh(order.id).operations[1].status == OperationStatus.PENDING
 
 
 def test_change_machines_and_times(plant, make_order):
     order = make_order()
     op = order.operations[0]
-    services.change_operation(order.id, op.id, order.version, OperationInput(
+    changes.change_operation(order.id, op.id, order.version, OperationInput(
         name="Turn", work_center_id=plant.turn, machines=[MachineTime(plant.new, Decimal(10), Decimal("1.5"))]), "old lathe broken")
     op = fresh(order.id).operations[0]
     assert [(m.machine_id, m.run_minutes) for m in op.machines] == [(plant.new, Decimal("1.500"))]
@@ -193,7 +193,7 @@ def test_change_machines_and_times(plant, make_order):
 
 def test_reorder_remaining_operations(plant, make_order):
     order = make_order()
-    services.move_operation(order.id, order.operations[1].id, order.version, -1, "mill first this time")
+    changes.move_operation(order.id, order.operations[1].id, order.version, -1, "mill first this time")
     order = fresh(order.id)
     assert [op.name for op in order.operations] == ["Mill", "Turn"]
     assert edges_by_seq(order) == {(10, 20)}
@@ -205,18 +205,18 @@ def test_started_and_finished_work_cannot_change(plant, make_order):
     order = fresh(order.id)
     started = order.operations[0]
     for change in (
-        lambda: services.change_operation(order.id, started.id, order.version, rework(wc=plant.turn), "why"),
-        lambda: services.skip_operation(order.id, started.id, order.version, "why"),
-        lambda: services.move_operation(order.id, order.operations[1].id, order.version, -1, "why"),
+        lambda: changes.change_operation(order.id, started.id, order.version, rework(wc=plant.turn), "why"),
+        lambda: changes.skip_operation(order.id, started.id, order.version, "why"),
+        lambda: changes.move_operation(order.id, order.operations[1].id, order.version, -1, "why"),
     ):
         with pytest.raises(InvalidTransition):
             change()
     # Inserting before started work is refused too: it would have to have run already.
     with pytest.raises(InvalidTransition):
-        services.insert_operation(order.id, order.version, rework(wc=plant.turn), 5, "before everything")
+        changes.insert_operation(order.id, order.version, rework(wc=plant.turn), 5, "before everything")
     assert [op.seq for op in fresh(order.id).operations] == [10, 20]
     # ... but the remaining operation can still change.
-    services.insert_operation(order.id, order.version, rework(wc=plant.mill), 30, "extra check")
+    changes.insert_operation(order.id, order.version, rework(wc=plant.mill), 30, "extra check")
     assert [op.seq for op in fresh(order.id).operations] == [10, 20, 30]
 
 
@@ -224,14 +224,14 @@ def test_precedence_cycle_is_refused(plant, make_order):
     order = make_order()
     first = order.operations[0]
     with pytest.raises(ValidationError):
-        services.change_operation(order.id, first.id, order.version, OperationInput(
+        changes.change_operation(order.id, first.id, order.version, OperationInput(
             name="Turn", work_center_id=plant.turn, run_minutes=Decimal(1), follows_previous=False, predecessors=[20]), "loop")
 
 
 def test_draft_orders_are_not_changed_operation_by_operation(plant, make_order):
     order = make_order(release=False)
     with pytest.raises(InvalidTransition):
-        services.insert_operation(order.id, order.version, rework(wc=plant.turn), None, "x")
+        changes.insert_operation(order.id, order.version, rework(wc=plant.turn), None, "x")
 
 
 # --- splitting -------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_split_quantity_is_validated(make_order):
 
 def test_split_keeps_precedence_graph(plant, make_order):
     order = make_order()
-    services.insert_operation(order.id, order.version, rework(wc=plant.turn, follows_previous=False, predecessors=[]), 30, "parallel")
+    changes.insert_operation(order.id, order.version, rework(wc=plant.turn, follows_previous=False, predecessors=[]), 30, "parallel")
     order = fresh(order.id)
     child_id = services.split(order.id, order.version, 3, "lot")
     assert edges_by_seq(fresh(child_id)) == edges_by_seq(fresh(order.id))
@@ -293,13 +293,13 @@ def test_list_filters_and_paging(plant, make_order):
     for i in range(7):
         make_order(quantity=i + 1, release=i % 2 == 0, customer="Acme" if i < 3 else "Other",
                    due_date=TODAY + dt.timedelta(days=i - 2))
-    rows, total = services.list_orders(services.OrderFilter(q="acme"))
+    rows, total = queries.list_orders(queries.OrderFilter(q="acme"))
     assert total == 3
-    rows, total = services.list_orders(services.OrderFilter(status=["draft"]))
+    rows, total = queries.list_orders(queries.OrderFilter(status=["draft"]))
     assert total == 3
-    rows, total = services.list_orders(services.OrderFilter(late=True))
+    rows, total = queries.list_orders(queries.OrderFilter(late=True))
     assert total == 2
-    rows, total = services.list_orders(services.OrderFilter(), page=2, per_page=5)
+    rows, total = queries.list_orders(queries.OrderFilter(), page=2, per_page=5)
     assert total == 7 and len(rows) == 2
-    rows, _ = services.list_orders(services.OrderFilter(sort="-due"))
+    rows, _ = queries.list_orders(queries.OrderFilter(sort="-due"))
     assert [r.due_date for r in rows] == sorted([r.due_date for r in rows], reverse=True)

@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from mes.core.db import session
 from mes.core.errors import InvalidTransition, StaleEdit, ValidationError
+from mes.operations import services as operations
 from mes.routing import services
 from mes.routing.models import Routing, RoutingStatus
-from mes.routing.rules import MachineTime, OperationInput
+from mes.operations.rules import MachineTime, OperationInput
 
 
 def op(name="Op", wc=None, **kw):  # type: ignore[no-untyped-def]
@@ -92,9 +93,9 @@ def test_removing_a_join_input_keeps_the_rest_of_the_graph(plant):
     services.remove_operation(rid, join.id, r.version)
     r = routing(rid)
     seqs = {o.id: o.seq for o in r.operations}
-    from mes.routing import graph
+    from mes.operations import graph
 
-    edges = {(seqs[p], seqs[q]) for p, q in graph.effective_edges(services.nodes_of(r.operations, r.edges))}
+    edges = {(seqs[p], seqs[q]) for p, q in graph.effective_edges(operations.nodes(r))}
     assert edges == {(10, 40), (20, 40)}
 
 

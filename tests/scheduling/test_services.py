@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import Conflict, InvalidTransition
 from mes.machines.models import CalendarShift, Machine, MachineDowntime, MachineStatus, WorkCalendar, WorkCenter
+from mes.orders import changes
 from mes.orders import services as orders
 from mes.orders.models import Operation, OperationStatus, Priority
 from mes.routing import services as routing
 from mes.routing.models import SetupMatrixEntry
-from mes.routing.rules import OperationInput
+from mes.operations.rules import OperationInput
 from mes.scheduling import checker, services
 from mes.scheduling import problem as p
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
@@ -50,7 +51,7 @@ def test_problem_from_released_orders(plant, make_order):
 
 def test_done_and_skipped_operations_drop_out_and_running_ones_stay_fixed(plant, make_order):
     order = make_order(quantity=10)
-    services_insert = orders.insert_operation(order.id, order.version, OperationInput(
+    services_insert = changes.insert_operation(order.id, order.version, OperationInput(
         name="Paint", work_center_id=plant.mill, run_minutes=Decimal(1)), None, "paint")
     session().rollback()
     with transaction() as s:

@@ -1,10 +1,12 @@
-"""Bearer-token authentication for the API: ``Authorization: Bearer mes_...`` (see ``mes token create``)."""
+"""What every package's JSON API shares: bearer-token authentication (``Authorization: Bearer mes_...``,
+see ``mes token create``) and the paging and error schemas."""
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import marshmallow as ma
 from flask import g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -60,3 +62,13 @@ def token_required(*permissions: Permission) -> Callable[[F], F]:
         return inner  # type: ignore[return-value]
 
     return wrap
+
+class PageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+class ErrorSchema(ma.Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))

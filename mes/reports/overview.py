@@ -1,0 +1,39 @@
+"""The start page's figures: open, late and running work orders, what is due this week, and
+machines that are down."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from mes.core.clock import plant_today
+from mes.core.db import session
+from mes.machines.models import Machine, MachineStatus
+from mes.orders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatus
+
+
+@dataclass
+class Overview:
+    open_orders: int
+    late_orders: int
+    in_progress: int
+    due_this_week: int
+    machines_down: int
+
+
+def overview() -> Overview:
+    """The counts on the start page."""
+    s = session()
+    today = plant_today()
+    open_statuses = OPEN_STATUSES
+    count = lambda *conds: s.scalar(select(func.count()).select_from(WorkOrder).where(*conds)) or 0  # noqa: E731
+    return Overview(
+        open_orders=count(WorkOrder.status.in_(open_statuses)),
+        late_orders=count(WorkOrder.status.in_(open_statuses), WorkOrder.due_date < today),
+        in_progress=count(WorkOrder.status == WorkOrderStatus.IN_PROGRESS),
+        due_this_week=count(WorkOrder.status.in_(open_statuses), WorkOrder.due_date >= today,
+                            WorkOrder.due_date < today + dt.timedelta(days=7)),
+        machines_down=s.scalar(select(func.count()).select_from(Machine).where(
+            Machine.status.in_([MachineStatus.DOWN, MachineStatus.MAINTENANCE]))) or 0,
+    )
