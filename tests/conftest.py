@@ -18,7 +18,9 @@ from mes import create_app
 from mes.core import migrate
 
 PG_URL = os.environ.get("MES_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+#: Every database test runs on SQLite, and on PostgreSQL when MES_TEST_DATABASE_URL is set
+#: (marked ``postgres``, so ``-m "not postgres"`` leaves them out).
+BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)] if PG_URL else [])
 PASSWORD = "correct-horse-1"
 
 
@@ -212,3 +214,11 @@ def make_order(app, plant):  # type: ignore[no-untyped-def]
         return session().get(WorkOrder, order_id)
 
     return make
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test under tests/browser drives Chromium: mark it, so ``-m "not browser"`` works."""
+    browser_dir = Path(__file__).resolve().parent / "browser"
+    for item in items:
+        if browser_dir in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)

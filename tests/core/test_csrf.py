@@ -5,6 +5,10 @@ import re
 
 import pytest
 
+from sqlalchemy import func, select
+
+from mes.core.db import session
+from mes.orders.models import WorkOrder
 from tests.conftest import PASSWORD, make_app
 
 
@@ -71,11 +75,18 @@ def test_expired_token_hands_out_a_fresh_one_that_works(csrf_app, plant, make_or
     assert r.status_code == 200
 
 
-def test_api_is_exempt_but_needs_a_token(csrf_app, users):
+def test_api_is_exempt_but_needs_a_token(csrf_app, users, plant):
+    """The API takes no CSRF token (it is not cookie-authenticated), so a change without one
+    goes through with a valid bearer token and is refused without one or with a wrong one."""
     from mes.admin import services as admin
 
     with csrf_app.app_context():
         raw = admin.create_token(users["planner"], "t")
     client = csrf_app.test_client()
-    r = client.get("/api/v1/work-orders/", headers={"Authorization": f"Bearer {raw}"})
-    assert r.status_code == 200
+    body = {"product": "P-1", "quantity": 5, "due_date": "2030-01-31"}
+    assert client.post("/api/v1/work-orders/", json=body).status_code == 401
+    assert client.post("/api/v1/work-orders/", json=body, headers={"Authorization": "Bearer mes_wrong"}).status_code == 401
+    r = client.post("/api/v1/work-orders/", json=body, headers={"Authorization": f"Bearer {raw}"})
+    assert r.status_code == 201 and r.get_json()["product"] == "P-1"
+    with csrf_app.app_context():
+        assert session().scalar(select(func.count()).select_from(WorkOrder)) == 1

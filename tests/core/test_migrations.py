@@ -2,6 +2,7 @@
 models exactly, on SQLite and (when configured) PostgreSQL."""
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -55,7 +56,6 @@ def test_downgrade_to_empty_and_up_again(empty_app):
 
 def test_postgresql_is_configured_in_ci():
     """CI sets MES_TEST_DATABASE_URL so that every database test also runs on PostgreSQL."""
-    import os
-
     if os.environ.get("CI"):
         assert PG_URL, "CI must set MES_TEST_DATABASE_URL"
+        assert any(getattr(b, "values", (b,))[0] == "postgresql" for b in BACKENDS)
