@@ -1,9 +1,9 @@
 """Imports every table so that the mappers are configured and Alembic sees the whole schema."""
+from mes.core.db import Base  # noqa: F401
 from mes.core.models import *  # noqa: F401,F403
 from mes.machines.models import *  # noqa: F401,F403
 from mes.orders.models import *  # noqa: F401,F403
 from mes.routing.models import *  # noqa: F401,F403
 from mes.scheduling.models import *  # noqa: F401,F403
-from mes.core.db import Base  # noqa: F401
 
 metadata = Base.metadata

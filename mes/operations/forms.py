@@ -3,13 +3,15 @@ reading its form (a dynamic set of machine rows) into an OperationInput, the val
 and drawing it in place with its errors."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, g, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from mes.core.db import session
+from mes.core.errors import ValidationError
 from mes.core.web import render
 from mes.operations import services
 from mes.operations.rules import MachineTime, OperationInput, parse_minutes
@@ -83,6 +85,23 @@ def submitted() -> tuple[OperationInput, dict[str, list], list[int]]:
     return data, errors, machine_ids
 
 
+def save_submitted(is_new: bool, save: Callable[[OperationInput, int | None], None], done: Callable[[], Response],
+                   redraw: Callable[[dict[str, Any], dict[str, list], int], Response]) -> Response:
+    """The posted editor saved with ``save(data, seq)`` and the page part redrawn by ``done()``;
+    with field errors, the editor drawn again with what was typed (``redraw(values, errors, 422)``)."""
+    data, errors, machine_ids = submitted()
+    seq = parse_new_seq(request.form, errors) if is_new else None
+    if not errors:
+        try:
+            save(data, seq)
+            return done()
+        except ValidationError as exc:
+            if not exc.fields:
+                raise
+            errors = exc.fields
+    return redraw(form_values(request.form, machine_ids), errors, 422)
+
+
 def machine_ids_of(form: Any) -> list[int]:
     return [int(x) for x in form.getlist("machine_ids") if x.isdigit()]
 
@@ -112,19 +131,34 @@ def form_values(form: Any, machine_ids: list[int]) -> dict[str, Any]:
     return values
 
 
-def render_operation_form(op: Any, values: dict[str, Any], errors: dict[str, list], *, action: str, refresh_url: str,
-                          cancel_url: str, target: str, version: int, status: int = 200, **extra: Any) -> Response:
-    """The editor row for ``op`` (None: a new operation). A form drawn again with its errors
-    replaces itself, not the page part a save redraws."""
-    s = session()
-    response = render(
-        TEMPLATE, TEMPLATE, status=status, op=op, values=values, errors=errors,
-        machines=services.form_machines(s, values.get("work_center_id"), list(values.get("machines", {}))),
-        centers=services.work_centers(s), action=action, refresh_url=refresh_url, cancel_url=cancel_url,
-        target=target, version=version, **extra,
-    )
-    if response.status_code >= 400:
-        g.keep_target = True
-        response.headers["HX-Retarget"] = f"#op-{op.id}" if op else "#new-operation"
-        response.headers["HX-Reswap"] = "outerHTML"
-    return response
+@dataclass(frozen=True)
+class Editor:
+    """The operation editor as one owner (routing or work order) uses it: its endpoints, the URL
+    argument naming the owner, the page part a save redraws, whether a change needs a reason."""
+
+    add: str
+    change: str
+    refresh: str
+    cancel: str
+    key: str
+    target: str
+    reason_required: bool = False
+
+    def render(self, owner: Any, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
+        """The editor row for ``op`` of ``owner`` (None: a new operation). A form drawn again with
+        its errors replaces itself, not the page part a save redraws."""
+        s = session()
+        ids = {self.key: owner.id}
+        response = render(
+            TEMPLATE, TEMPLATE, status=status, op=op, values=values, errors=errors,
+            machines=services.form_machines(s, values.get("work_center_id"), list(values.get("machines", {}))),
+            centers=services.work_centers(s), version=owner.version, target=self.target,
+            reason_required=self.reason_required,
+            action=url_for(self.change, **ids, operation_id=op.id) if op else url_for(self.add, **ids),
+            refresh_url=url_for(self.refresh, **ids), cancel_url=url_for(self.cancel, **ids),
+        )
+        if response.status_code >= 400:
+            g.keep_target = True
+            response.headers["HX-Retarget"] = f"#op-{op.id}" if op else "#new-operation"
+            response.headers["HX-Reswap"] = "outerHTML"
+        return response

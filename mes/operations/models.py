@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 #: Minutes of setup or run time, to the thousandth (a run of 0.125 min per piece is common).
@@ -39,9 +39,26 @@ COPIED_FIELDS = ("seq", "name", "instructions", "work_center_id", "setup_minutes
                  "inspection_required", "drawing", "program_no", "follows_previous")
 
 
+def operation_constraints(owner_column: str) -> tuple[Any, ...]:
+    """The table constraints every operation table has; ``owner_column`` names its routing or order."""
+    return (
+        UniqueConstraint(owner_column, "seq"),
+        CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
+        CheckConstraint("transfer_batch IS NULL OR transfer_batch > 0", name="transfer_batch"),
+    )
+
+
 class MachineTimeColumns:
     """A machine eligible for an operation, with its own times (old machines are slower)."""
 
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805
+        return (
+            UniqueConstraint("operation_id", "machine_id"),
+            CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
+        )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
     machine_id: Mapped[int] = mapped_column(ForeignKey("machine.id"))
     setup_minutes: Mapped[Decimal] = mapped_column(Minutes)
     run_minutes: Mapped[Decimal] = mapped_column(Minutes)

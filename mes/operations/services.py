@@ -8,9 +8,11 @@ from typing import Any, Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from mes.core.errors import NotFound, ValidationError
+from mes.core.locking import check_version
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.operations import graph
 from mes.operations.models import COPIED_FIELDS
@@ -40,6 +42,39 @@ class Owner(Protocol):
     id: int
     operations: list[Any]
     edges: list[Any]
+
+
+def load_for_change(s: Session, owner_class: Any, owner_id: int, expected_version: int | None) -> Any:
+    """A routing or work order with its operations, machines and edges, locked for the rest of
+    this transaction; a stale ``expected_version`` is refused."""
+    op_class = owner_class.operations.property.mapper.class_
+    owner = s.scalars(
+        select(owner_class)
+        .where(owner_class.id == owner_id)
+        .options(selectinload(owner_class.operations).selectinload(op_class.machines), selectinload(owner_class.edges))
+        .with_for_update()
+    ).one_or_none()
+    if owner is None:
+        raise NotFound()
+    check_version(owner, expected_version)
+    return owner
+
+
+def load_for_page(s: Session, owner_class: Any, owner_id: int, *options: LoaderOption) -> Any:
+    """A routing or work order with everything its page draws of its operations, plus ``options``."""
+    op_class = owner_class.operations.property.mapper.class_
+    machine_row = op_class.machines.property.mapper.class_
+    owner = s.scalars(
+        select(owner_class).where(owner_class.id == owner_id).options(
+            *options,
+            selectinload(owner_class.operations).selectinload(op_class.machines).joinedload(machine_row.machine),
+            selectinload(owner_class.operations).joinedload(op_class.work_center),
+            selectinload(owner_class.edges),
+        )
+    ).unique().one_or_none()
+    if owner is None:
+        raise NotFound()
+    return owner
 
 
 def nodes(owner: Owner) -> list[graph.Node[int]]:

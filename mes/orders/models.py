@@ -7,12 +7,12 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-from mes.operations.models import MachineTimeColumns, OperationColumns
+from mes.operations.models import MachineTimeColumns, OperationColumns, operation_constraints
 
 
 class WorkOrderStatus(enum.StrEnum):
@@ -144,10 +144,8 @@ class Operation(OperationColumns, Audited, Base):
 
     __tablename__ = "operation"
     __table_args__ = (
-        UniqueConstraint("work_order_id", "seq"),
-        CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
+        *operation_constraints("work_order_id"),
         CheckConstraint("qty_good >= 0 AND qty_scrap >= 0", name="quantities"),
-        CheckConstraint("transfer_batch IS NULL OR transfer_batch > 0", name="transfer_batch"),
         Index("ix_operation_wc_status", "work_center_id", "status"),
     )
 
@@ -176,12 +174,7 @@ class OperationMachine(MachineTimeColumns, Audited, Base):
     """A machine eligible for one work order operation, with its times."""
 
     __tablename__ = "operation_machine"
-    __table_args__ = (
-        UniqueConstraint("operation_id", "machine_id"),
-        CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), index=True)
 
     operation: Mapped[Operation] = relationship(back_populates="machines")

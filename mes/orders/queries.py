@@ -7,13 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from mes.core.clock import plant_today
 from mes.core.db import session
-from mes.core.errors import NotFound
 from mes.operations import services as operations
-from mes.orders.models import OPEN_STATUSES, Operation, OperationMachine, OperationStatus, WorkOrder
+from mes.orders.models import OPEN_STATUSES, Operation, OperationStatus, WorkOrder
 from mes.routing.models import Product
 
 
@@ -71,19 +70,7 @@ def list_orders(f: OrderFilter, page: int = 1, per_page: int = 50) -> tuple[Sequ
 
 
 def get(order_id: int) -> WorkOrder:
-    order = session().scalars(
-        select(WorkOrder)
-        .where(WorkOrder.id == order_id)
-        .options(
-            joinedload(WorkOrder.product).joinedload(Product.family),
-            selectinload(WorkOrder.operations).selectinload(Operation.machines).joinedload(OperationMachine.machine),
-            selectinload(WorkOrder.operations).joinedload(Operation.work_center),
-            selectinload(WorkOrder.edges),
-        )
-    ).unique().one_or_none()
-    if order is None:
-        raise NotFound()
-    return order
+    return operations.load_for_page(session(), WorkOrder, order_id, joinedload(WorkOrder.product).joinedload(Product.family))
 
 
 @dataclass

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mes.core import audit
 from mes.core.audit import current_actor
 from mes.core.clock import plant_today
 from mes.core.db import transaction, utcnow
-from mes.core.errors import InvalidTransition, NotFound, ValidationError
-from mes.core.locking import check_version, touch
+from mes.core.errors import InvalidTransition, ValidationError
+from mes.core.locking import touch
 from mes.operations import services as operations
 from mes.orders import lifecycle
 from mes.orders.lifecycle import Action
@@ -52,16 +52,7 @@ class WorkOrderInput:
 
 
 def load(s: Session, order_id: int, expected_version: int | None) -> WorkOrder:
-    order = s.scalars(
-        select(WorkOrder)
-        .where(WorkOrder.id == order_id)
-        .options(selectinload(WorkOrder.operations).selectinload(Operation.machines), selectinload(WorkOrder.edges))
-        .with_for_update()
-    ).one_or_none()
-    if order is None:
-        raise NotFound()
-    check_version(order, expected_version)
-    return order
+    return operations.load_for_change(s, WorkOrder, order_id, expected_version)
 
 
 def require_reason(reason: str | None) -> str:

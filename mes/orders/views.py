@@ -2,6 +2,7 @@
 per-operation progress, state changes, splitting, and changes to the remaining operations."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
@@ -18,6 +19,7 @@ from mes.core.forms import parse_date
 from mes.core.web import form_version, hx_redirect, render
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
+from mes.operations.rules import OperationInput
 from mes.orders import changes, lifecycle, queries, services
 from mes.orders.forms import SplitForm, WorkOrderForm
 from mes.orders.models import OPEN_STATUSES, PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, Priority, WorkOrder
@@ -177,14 +179,10 @@ def split(order_id: int) -> Response:
 # --- changes to the remaining operations of a released order -------------------------------------
 
 
-def _op_form(order: WorkOrder, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
-    return operation_forms.render_operation_form(
-        op, values, errors, status=status, version=order.version, target="#order", reason_required=True,
-        action=url_for("orders.change_operation", order_id=order.id, operation_id=op.id) if op
-        else url_for("orders.insert_operation", order_id=order.id),
-        refresh_url=url_for("orders.refresh_operation_form", order_id=order.id),
-        cancel_url=url_for("orders.detail", order_id=order.id),
-    )
+EDITOR = operation_forms.Editor(
+    add="orders.insert_operation", change="orders.change_operation", refresh="orders.refresh_operation_form",
+    cancel="orders.detail", key="order_id", target="#order", reason_required=True,
+)
 
 
 @bp.route("/<int:order_id>/operations/new")
@@ -199,7 +197,7 @@ def new_operation(order_id: int) -> Response:
         # Between two operations numbered 10 apart, the inserted one becomes 15 (or 11, ...).
         seq = next((c for c in (after + 5, after + 1) if c not in seqs and (nxt is None or c < nxt)), None)
     values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": request.args.get("work_center_id", type=int)}
-    return _op_form(order, None, values, {})
+    return EDITOR.render(order, None, values, {})
 
 
 @bp.route("/<int:order_id>/operations/<int:operation_id>/edit")
@@ -208,7 +206,7 @@ def edit_operation(order_id: int, operation_id: int) -> Response:
     order = queries.get(order_id)
     op = operations.find(order, operation_id)
     values = operation_forms.op_values(op, operations.predecessor_seqs(order).get(op.id, []))
-    return _op_form(order, op, values, {})
+    return EDITOR.render(order, op, values, {})
 
 
 @bp.route("/<int:order_id>/operations/form")
@@ -216,38 +214,25 @@ def edit_operation(order_id: int, operation_id: int) -> Response:
 def refresh_operation_form(order_id: int) -> Response:
     order = queries.get(order_id)
     op = next((o for o in order.operations if o.id == request.args.get("operation_id", type=int)), None)
-    return _op_form(order, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
+    return EDITOR.render(order, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
 
-def _save(order_id: int, operation_id: int | None) -> Response:
+@bp.route("/<int:order_id>/operations", methods=["POST"], endpoint="insert_operation", defaults={"operation_id": None})
+@bp.route("/<int:order_id>/operations/<int:operation_id>", methods=["POST"], endpoint="change_operation")
+@requires(Permission.EDIT_ORDERS)
+def save_operation(order_id: int, operation_id: int | None) -> Response:
     order = queries.get(order_id)
     op = operations.find(order, operation_id) if operation_id else None
-    data, errors, machine_ids = operation_forms.submitted()
-    seq = operation_forms.parse_new_seq(request.form, errors) if op is None else None
-    if not errors:
-        try:
-            if op is None:
-                changes.insert_operation(order_id, form_version(), data, seq, request.form.get("reason"))
-            else:
-                changes.change_operation(order_id, op.id, form_version(), data, request.form.get("reason"))
-            return _detail(order_id)
-        except ValidationError as exc:
-            if not exc.fields:
-                raise
-            errors = exc.fields
-    return _op_form(order, op, operation_forms.form_values(request.form, machine_ids), errors, status=422)
+    reason = request.form.get("reason")
 
+    def save(data: OperationInput, seq: int | None) -> None:
+        if op is None:
+            changes.insert_operation(order_id, form_version(), data, seq, reason)
+        else:
+            changes.change_operation(order_id, op.id, form_version(), data, reason)
 
-@bp.route("/<int:order_id>/operations", methods=["POST"])
-@requires(Permission.EDIT_ORDERS)
-def insert_operation(order_id: int) -> Response:
-    return _save(order_id, None)
-
-
-@bp.route("/<int:order_id>/operations/<int:operation_id>", methods=["POST"])
-@requires(Permission.EDIT_ORDERS)
-def change_operation(order_id: int, operation_id: int) -> Response:
-    return _save(order_id, operation_id)
+    return operation_forms.save_submitted(op is None, save, lambda: _detail(order_id),
+                                          partial(EDITOR.render, order, op))
 
 
 @bp.route("/<int:order_id>/operations/<int:operation_id>/skip", methods=["POST"])

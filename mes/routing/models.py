@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-from mes.operations.models import MachineTimeColumns, OperationColumns
+from mes.operations.models import MachineTimeColumns, OperationColumns, operation_constraints
 
 
 class ProductFamily(Base):
@@ -97,11 +97,7 @@ class RoutingOperation(OperationColumns, Audited, Base):
     with the default times given here."""
 
     __tablename__ = "routing_operation"
-    __table_args__ = (
-        UniqueConstraint("routing_id", "seq"),
-        CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
-        CheckConstraint("transfer_batch IS NULL OR transfer_batch > 0", name="transfer_batch"),
-    )
+    __table_args__ = operation_constraints("routing_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     routing_id: Mapped[int] = mapped_column(ForeignKey("routing.id", ondelete="CASCADE"), index=True)
@@ -116,12 +112,7 @@ class RoutingOperationMachine(MachineTimeColumns, Audited, Base):
     """A machine eligible for a routing operation, with its own times."""
 
     __tablename__ = "routing_operation_machine"
-    __table_args__ = (
-        UniqueConstraint("operation_id", "machine_id"),
-        CheckConstraint("setup_minutes >= 0 AND run_minutes >= 0", name="times"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     operation_id: Mapped[int] = mapped_column(ForeignKey("routing_operation.id", ondelete="CASCADE"), index=True)
 
     operation: Mapped[RoutingOperation] = relationship(back_populates="machines")

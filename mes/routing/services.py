@@ -8,16 +8,17 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mes.core.audit import current_actor
-from mes.core.locking import check_version, touch
 from mes.core.clock import plant_today
 from mes.core.db import transaction
 from mes.core.errors import InvalidTransition, NotFound, ValidationError
+from mes.core.locking import touch
 from mes.machines.models import WorkCenter
 from mes.operations import graph
 from mes.operations import services as operations
+from mes.operations.rules import OperationInput
 from mes.routing.models import (
     Product,
     ProductFamily,
@@ -28,19 +29,10 @@ from mes.routing.models import (
     RoutingStatus,
     SetupMatrixEntry,
 )
-from mes.operations.rules import OperationInput
 
 
 def _load(s: Session, routing_id: int, expected_version: int | None, *, draft: bool = True) -> Routing:
-    routing = s.scalars(
-        select(Routing)
-        .where(Routing.id == routing_id)
-        .options(selectinload(Routing.operations).selectinload(RoutingOperation.machines), selectinload(Routing.edges))
-        .with_for_update()
-    ).one_or_none()
-    if routing is None:
-        raise NotFound()
-    check_version(routing, expected_version)
+    routing = operations.load_for_change(s, Routing, routing_id, expected_version)
     if draft and routing.status != RoutingStatus.DRAFT:
         raise InvalidTransition(_l("Only a draft routing can be changed. Create a new version to change it."))
     return routing

@@ -2,11 +2,12 @@
 re-orders operations inline; every change returns the redrawn routing."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from mes.core.auth import Permission, requires
 from mes.core.clock import plant_today
@@ -17,6 +18,7 @@ from mes.core.web import form_version, hx_redirect, render
 from mes.machines.models import WorkCenter
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
+from mes.operations.rules import OperationInput
 from mes.routing import services
 from mes.routing.forms import ProductForm
 from mes.routing.models import (
@@ -24,7 +26,6 @@ from mes.routing.models import (
     ProductFamily,
     Routing,
     RoutingOperation,
-    RoutingOperationMachine,
     RoutingStatus,
 )
 
@@ -98,17 +99,7 @@ def new_version(product_id: int) -> Response:
 
 
 def _load_routing(routing_id: int) -> Routing:
-    routing = session().scalars(
-        select(Routing).where(Routing.id == routing_id).options(
-            joinedload(Routing.product).joinedload(Product.family),
-            selectinload(Routing.operations).selectinload(RoutingOperation.machines).joinedload(RoutingOperationMachine.machine),
-            selectinload(Routing.operations).joinedload(RoutingOperation.work_center),
-            selectinload(Routing.edges),
-        )
-    ).unique().one_or_none()
-    if routing is None:
-        raise NotFound()
-    return routing
+    return operations.load_for_page(session(), Routing, routing_id, joinedload(Routing.product).joinedload(Product.family))
 
 
 def _editor_context(routing: Routing) -> dict[str, Any]:
@@ -139,15 +130,10 @@ def update_header(routing_id: int) -> Response:
     return _body(routing_id)
 
 
-def _op_form(routing: Routing, op: RoutingOperation | None, values: dict[str, Any], errors: dict[str, list],
-             status: int = 200) -> Response:
-    return operation_forms.render_operation_form(
-        op, values, errors, status=status, version=routing.version, target="#routing",
-        action=url_for("routing.update_operation", routing_id=routing.id, operation_id=op.id) if op
-        else url_for("routing.add_operation", routing_id=routing.id),
-        refresh_url=url_for("routing.refresh_operation_form", routing_id=routing.id),
-        cancel_url=url_for("routing.editor", routing_id=routing.id),
-    )
+EDITOR = operation_forms.Editor(
+    add="routing.add_operation", change="routing.update_operation", refresh="routing.refresh_operation_form",
+    cancel="routing.editor", key="routing_id", target="#routing",
+)
 
 
 @bp.route("/<int:routing_id>/operations/new")
@@ -157,7 +143,7 @@ def new_operation(routing_id: int) -> Response:
     last = routing.operations[-1] if routing.operations else None
     values = {"work_center_id": request.args.get("work_center_id", type=int) or (last.work_center_id if last else None),
               "follows_previous": True, "machines": {}, "seq": (last.seq if last else 0) + operations.SEQ_STEP}
-    return _op_form(routing, None, values, {})
+    return EDITOR.render(routing, None, values, {})
 
 
 @bp.route("/<int:routing_id>/operations/<int:operation_id>/edit")
@@ -168,7 +154,7 @@ def edit_operation(routing_id: int, operation_id: int) -> Response:
     values = operation_forms.op_values(op, operations.predecessor_seqs(routing).get(op.id, []))
     if request.args.get("work_center_id"):
         values["work_center_id"] = request.args.get("work_center_id", type=int)
-    return _op_form(routing, op, values, {})
+    return EDITOR.render(routing, op, values, {})
 
 
 @bp.route("/<int:routing_id>/operations/form")
@@ -178,38 +164,24 @@ def refresh_operation_form(routing_id: int) -> Response:
     routing = _load_routing(routing_id)
     operation_id = request.args.get("operation_id", type=int)
     op = next((o for o in routing.operations if o.id == operation_id), None)
-    return _op_form(routing, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
+    return EDITOR.render(routing, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
 
-def _save_operation(routing_id: int, operation_id: int | None) -> Response:
+@bp.route("/<int:routing_id>/operations", methods=["POST"], endpoint="add_operation", defaults={"operation_id": None})
+@bp.route("/<int:routing_id>/operations/<int:operation_id>", methods=["POST"], endpoint="update_operation")
+@requires(Permission.EDIT_ROUTINGS)
+def save_operation(routing_id: int, operation_id: int | None) -> Response:
     routing = _load_routing(routing_id)
-    op = next((o for o in routing.operations if o.id == operation_id), None) if operation_id else None
-    data, errors, machine_ids = operation_forms.submitted()
-    seq = operation_forms.parse_new_seq(request.form, errors) if op is None else None
-    if not errors:
-        try:
-            if op is None:
-                services.add_operation(routing_id, form_version(), data, seq=seq)
-            else:
-                services.update_operation(routing_id, op.id, form_version(), data)
-            return _body(routing_id)
-        except ValidationError as exc:
-            if not exc.fields:
-                raise
-            errors = exc.fields
-    return _op_form(routing, op, operation_forms.form_values(request.form, machine_ids), errors, status=422)
+    op = operations.find(routing, operation_id) if operation_id else None
 
+    def save(data: OperationInput, seq: int | None) -> None:
+        if op is None:
+            services.add_operation(routing_id, form_version(), data, seq=seq)
+        else:
+            services.update_operation(routing_id, op.id, form_version(), data)
 
-@bp.route("/<int:routing_id>/operations", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS)
-def add_operation(routing_id: int) -> Response:
-    return _save_operation(routing_id, None)
-
-
-@bp.route("/<int:routing_id>/operations/<int:operation_id>", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS)
-def update_operation(routing_id: int, operation_id: int) -> Response:
-    return _save_operation(routing_id, operation_id)
+    return operation_forms.save_submitted(op is None, save, lambda: _body(routing_id),
+                                          partial(EDITOR.render, routing, op))
 
 
 @bp.route("/<int:routing_id>/operations/<int:operation_id>/remove", methods=["POST"])

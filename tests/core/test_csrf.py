@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from sqlalchemy import func, select
 
 from mes.core.db import session

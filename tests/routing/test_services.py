@@ -5,12 +5,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from mes.core.db import session
 from mes.core.errors import InvalidTransition, StaleEdit, ValidationError
 from mes.operations import services as operations
+from mes.operations.rules import MachineTime, OperationInput
 from mes.routing import services
 from mes.routing.models import Routing, RoutingStatus
-from mes.operations.rules import MachineTime, OperationInput
 
 
 def op(name="Op", wc=None, **kw):  # type: ignore[no-untyped-def]
