@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from mes import create_app
+from mes.app import create_app
 
 
 def _app(*_args: object) -> object:
