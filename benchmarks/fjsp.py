@@ -1,6 +1,6 @@
 """Flexible job shop benchmark: mes against PyJobShop (OR-Tools) on the public FJSPLIB sets.
 
-Runs each instance through `python -m mes.scheduling.cli` and through PyJobShop 0.0.9 with
+Runs each instance through `python -m mes.scheduling.solve_cli` and through PyJobShop 0.0.9 with
 the same time limit and worker count, one after the other (never at the same time), checks
 both schedules with mes's independent checker, and prints makespans, gaps to the best-known
 upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds.
@@ -29,9 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mes.scheduling.checker import check  # noqa: E402
-from mes.scheduling.fjsplib import read_fjsplib  # noqa: E402
-from mes.scheduling.problem import Phase, Result, ScheduledOperation, SolveStatus  # noqa: E402
+from mes.scheduling.engine.checker import check  # noqa: E402
+from mes.scheduling.engine.fjsplib import read_fjsplib  # noqa: E402
+from mes.scheduling.engine.problem import Phase, Result, ScheduledOperation, SolveStatus  # noqa: E402
 
 DATA = Path("/work/shared/benchmarks/fjsp")
 SETS = {
@@ -86,7 +86,7 @@ def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Resu
 def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "mes.scheduling.cli", str(path), "--time-limit", str(time_limit),
+        [sys.executable, "-m", "mes.scheduling.solve_cli", str(path), "--time-limit", str(time_limit),
          "--workers", str(workers), "--seed", str(seed)],
         capture_output=True, text=True, cwd=ROOT, check=True,
     )

@@ -28,7 +28,7 @@ from mes.machines.shifts import off_shift_windows, working_intervals
 from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
 from mes.routing import graph
 from mes.routing.models import Product, SetupMatrixEntry
-from mes.scheduling import problem as p
+from mes.scheduling.engine import problem as p
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 HORIZON_DAYS = 60
@@ -369,7 +369,7 @@ class _Run:
 
 def solve_problem(problem: p.Problem, time_limit: int, workers: int,
                   on_progress: Callable[[p.Progress], None] | None = None) -> p.Result:
-    from mes.scheduling.solver import solve
+    from mes.scheduling.engine.solver import solve
 
     return solve(problem, time_limit=time_limit, workers=workers, progress=on_progress)
 

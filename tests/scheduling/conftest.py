@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mes.scheduling.checker import check
-from mes.scheduling.problem import Problem, Result
-from mes.scheduling.solver import solve
+from mes.scheduling.engine.checker import check
+from mes.scheduling.engine.problem import Problem, Result
+from mes.scheduling.engine.solver import solve
 
 
 def assert_feasible(problem: Problem, result: Result) -> Result:

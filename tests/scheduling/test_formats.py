@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mes.scheduling.fjsplib import parse_fjsplib, read_fjsplib, write_fjsplib
-from mes.scheduling.jsonformat import parse_problem, problem_from_dict, problem_to_dict
-from mes.scheduling.problem import (
+from mes.scheduling.engine.fjsplib import parse_fjsplib, read_fjsplib, write_fjsplib
+from mes.scheduling.engine.jsonformat import parse_problem, problem_from_dict, problem_to_dict
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mes.scheduling.heuristic import default_rules, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import (
+from mes.scheduling.engine.heuristic import default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,
@@ -22,7 +22,7 @@ from mes.scheduling.problem import (
     Window,
     WindowKind,
 )
-from mes.scheduling.solver import plan_result, solve
+from mes.scheduling.engine.solver import plan_result, solve
 from tests.scheduling.conftest import assert_feasible
 from tests.scheduling.bruteforce import brute_force
 

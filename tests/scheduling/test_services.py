@@ -16,8 +16,9 @@ from mes.orders.models import Operation, OperationStatus, Priority
 from mes.routing import services as routing
 from mes.routing.models import SetupMatrixEntry
 from mes.routing.rules import OperationInput
-from mes.scheduling import checker, services
-from mes.scheduling import problem as p
+from mes.scheduling import services
+from mes.scheduling.engine import checker
+from mes.scheduling.engine import problem as p
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 ORIGIN = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)  # a Monday, 08:00 in Shanghai

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from mes.scheduling.fjsplib import read_fjsplib
-from mes.scheduling.heuristic import Rule, default_rules, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import Phase, Progress, SolveStatus
-from mes.scheduling.solver import plan_result
+from mes.scheduling.engine.fjsplib import read_fjsplib
+from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import Phase, Progress, SolveStatus
+from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible, solve_checked
-from mes.scheduling.generator import shop_problem
+from mes.scheduling.engine.generator import shop_problem
 
 MK = Path("/work/shared/benchmarks/fjsp/brandimarte")
 

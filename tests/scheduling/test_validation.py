@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,
@@ -18,7 +18,7 @@ from mes.scheduling.problem import (
     Window,
     WindowKind,
 )
-from mes.scheduling.solver import solve
+from mes.scheduling.engine.solver import solve
 from tests.scheduling.conftest import solve_checked
 
 MACHINES = (Machine("M1"), Machine("M2"))

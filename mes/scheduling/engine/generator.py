@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,

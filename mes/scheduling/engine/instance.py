@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from mes.scheduling.calendar import Calendar
-from mes.scheduling.problem import (
+from mes.scheduling.engine.calendar import Calendar
+from mes.scheduling.engine.problem import (
     Objective,
     OperationStatus,
     Problem,

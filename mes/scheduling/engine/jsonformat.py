@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
     Machine,

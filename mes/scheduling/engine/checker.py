@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Objective,
     OperationStatus,
     Problem,

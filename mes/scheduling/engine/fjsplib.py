@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Job,
     Machine,
     Objective,

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from mes.scheduling.calendar import INFINITY
-from mes.scheduling.instance import Instance
-from mes.scheduling.plan import Plan, decode, required_setup, timed
-from mes.scheduling.problem import OperationStatus, Term
+from mes.scheduling.engine.calendar import INFINITY
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import Plan, decode, required_setup, timed
+from mes.scheduling.engine.problem import OperationStatus, Term
 
 # Combined objective coefficients stay below this so CP-SAT's arithmetic is exact.
 MAX_OBJECTIVE = 2**52

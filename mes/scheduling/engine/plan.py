@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import OperationStatus, Term
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import OperationStatus, Term
 
 UNSET = -(10**15)
 
