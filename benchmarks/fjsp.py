@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from mes.scheduling.engine.checker import check  # noqa: E402
 from mes.scheduling.engine.fjsplib import read_fjsplib  # noqa: E402
-from mes.scheduling.engine.problem import Phase, Result, ScheduledOperation, SolveStatus  # noqa: E402
+from mes.scheduling.engine.problem import Phase, Result, ScheduledTask, SolveStatus  # noqa: E402
 
 DATA = Path("/work/shared/benchmarks/fjsp")
 SETS = {
@@ -78,7 +78,7 @@ def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Resu
     scheduled = []
     for job, index, machine, start, end in operations:
         op = by_job[jobs[job]][index]
-        scheduled.append(ScheduledOperation(op.key, op.job, problem.machines[machine].key, start, end, 0))
+        scheduled.append(ScheduledTask(op.key, op.job, problem.machines[machine].key, start, end, 0))
     makespan = max((s.end for s in scheduled), default=0)
     return Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(scheduled), {}, (makespan,), None, 0.0)
 

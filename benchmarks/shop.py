@@ -39,7 +39,7 @@ from mes.scheduling.engine.plan import evaluate  # noqa: E402
 from mes.scheduling.engine.problem import (  # noqa: E402
     Phase,
     Result,
-    ScheduledOperation,
+    ScheduledTask,
     SolveStatus,
     Term,
 )
@@ -87,7 +87,7 @@ def rescheduling(args: argparse.Namespace) -> dict:
     problem = shop_problem(args.orders, args.seed)
     saved = json.loads(Path(args.load).read_text())
     base = Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(
-        ScheduledOperation(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
+        ScheduledTask(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
     ), {}, (), None, 0.0)
     machine = busiest_machine(base, 480)
     scenario = breakdown_scenario(problem, base, machine, start=0, minutes=480)

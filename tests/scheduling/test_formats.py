@@ -12,14 +12,14 @@ from mes.scheduling.engine.jsonformat import parse_problem, problem_from_dict, p
 from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
-    OperationStatus,
     Precedence,
     Problem,
     ProblemFileError,
+    Resource,
     SetupMatrix,
+    Task,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
@@ -82,16 +82,16 @@ def rich_problem() -> Problem:
     """A problem using every feature of the format."""
     return Problem(
         machines=(
-            Machine("M1", windows=(Window(480, 1440), Window(2000, 2100, WindowKind.BREAKDOWN)),
+            Resource("M1", windows=(Window(480, 1440), Window(2000, 2100, WindowKind.BREAKDOWN)),
                     setups=SetupMatrix(default=20, changes={("a", "b"): 5}), initial_family="a", work_center="WC1"),
-            Machine("M2"),
+            Resource("M2"),
         ),
         jobs=(Job("W1", release=10, due=900, weight=3, family="a"), Job("W2", family="b")),
         operations=(
-            Operation("W1/10", "W1", {"M1": 30, "M2": 45}, status=OperationStatus.FINISHED, machine="M1", start=-60, end=-30),
-            Operation("W1/20", "W1", {"M1": 60}, family="b", status=OperationStatus.STARTED, machine="M1", start=-10, remaining=50),
-            Operation("W1/30", "W1", {"M2": 20}, resumable=False, pinned_machine="M2", pinned_start=300),
-            Operation("W2/10", "W2", {"M1": 15, "M2": 0}),
+            Task("W1/10", "W1", {"M1": 30, "M2": 45}, status=TaskStatus.FINISHED, machine="M1", start=-60, end=-30),
+            Task("W1/20", "W1", {"M1": 60}, family="b", status=TaskStatus.STARTED, machine="M1", start=-10, remaining=50),
+            Task("W1/30", "W1", {"M2": 20}, resumable=False, pinned_machine="M2", pinned_start=300),
+            Task("W2/10", "W2", {"M1": 15, "M2": 0}),
         ),
         precedences=(
             Precedence("W1/10", "W1/20"),

@@ -20,7 +20,7 @@ from ortools.sat.python import cp_model
 from mes.scheduling.engine.calendar import INFINITY
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import Plan, decode, required_setup, timed
-from mes.scheduling.engine.problem import OperationStatus, Term
+from mes.scheduling.engine.problem import TaskStatus, Term
 
 # Combined objective coefficients stay below this so CP-SAT's arithmetic is exact.
 MAX_OBJECTIVE = 2**52
@@ -458,7 +458,7 @@ class ScheduleModel:
             if a not in self.is_variable and b not in self.is_variable:
                 continue
 
-            if ops[b].status != OperationStatus.PLANNED:
+            if ops[b].status != TaskStatus.PLANNED:
                 continue
             if arc.finish_to_start is not None:
                 model.add(self._time(b, "s") >= self._time(a, "e") + arc.finish_to_start)
@@ -580,7 +580,7 @@ class ScheduleModel:
             ops = inst.problem.operations
             for i in range(inst.n):
                 prev = inst.prev_machine[i]
-                if prev is None or ops[i].status != OperationStatus.PLANNED:
+                if prev is None or ops[i].status != TaskStatus.PLANNED:
                     continue
                 if i in self.is_variable:
                     literal = next((o.literal for o in self.options[i] if o.machine == prev), None)
@@ -597,7 +597,7 @@ class ScheduleModel:
             ops = inst.problem.operations
             for i in range(inst.n):
                 prev = inst.prev_start[i]
-                if prev is None or ops[i].status != OperationStatus.PLANNED:
+                if prev is None or ops[i].status != TaskStatus.PLANNED:
                     continue
                 if i in self.is_variable:
                     s = self.start[i]

@@ -27,7 +27,7 @@ from mes.scheduling.engine.problem import (
     Progress,
     Reason,
     Result,
-    ScheduledOperation,
+    ScheduledTask,
     SchedulingError,
     SolveStatus,
     Term,
@@ -371,7 +371,7 @@ def plan_result(instance: Instance, plan: Plan, phase: Phase, status: SolveStatu
     """The public Result of an engine plan."""
     values = evaluate(instance, plan)
     operations = tuple(
-        ScheduledOperation(
+        ScheduledTask(
             operation=instance.op_keys[i],
             job=instance.job_keys[instance.job_of[i]],
             machine=instance.machine_keys[plan.machine[i]],
