@@ -3,7 +3,8 @@
 Runs each instance through `python -m mes.scheduling.solve_cli` and through PyJobShop 0.0.9 with
 the same time limit and worker count, one after the other (never at the same time), checks
 both schedules with mes's independent checker, and prints makespans, gaps to the best-known
-upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds.
+upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds. The FJSPLIB files are read from
+shared/benchmarks beside the repository folder, or from $MES_BENCHMARK_DATA (see _data.py).
 
     python benchmarks/fjsp.py                       # Brandimarte mk01-mk10, 10 s, 2 workers
     python benchmarks/fjsp.py --set edata --instances mt06,mt10,la16,la21,abz7
@@ -29,11 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._data import benchmark_data, missing  # noqa: E402
 from mes.scheduling.engine.checker import check  # noqa: E402
 from mes.scheduling.engine.fjsplib import read_fjsplib  # noqa: E402
 from mes.scheduling.engine.problem import Phase, Result, ScheduledTask, SolveStatus  # noqa: E402
 
-DATA = Path("/work/shared/benchmarks/fjsp")
+DATA = benchmark_data("fjsp")
 SETS = {
     "brandimarte": ("brandimarte", [f"mk{k:02d}" for k in range(1, 11)]),
     "edata": ("hurink/edata", ["mt06", "mt10", "mt20", "la16", "la21", "la26", "abz7", "orb1"]),
@@ -143,6 +145,8 @@ def main() -> None:
         peer_worker(args.peer_worker, args.time_limit, args.workers, args.seed)
         return
 
+    if not DATA.is_dir():
+        parser.error(missing(DATA))
     folder, default = SETS[args.set]
     names = args.instances.split(",") if args.instances else default
     known = bounds()

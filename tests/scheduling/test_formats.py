@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -25,7 +24,6 @@ from mes.scheduling.engine.problem import (
     WindowKind,
 )
 
-BENCHMARKS = Path("/work/shared/benchmarks/fjsp")
 EXAMPLE = "2 2 1.5\n2 2 1 25 2 37 1 2 24\n1 1 1 10\n"
 
 
@@ -47,10 +45,9 @@ def test_fjsplib_zero_based_machines_are_recognised():
     assert [op.durations for op in problem.operations] == [{"M1": 5}, {"M2": 7}]
 
 
-@pytest.mark.skipif(not BENCHMARKS.exists(), reason="benchmark data not available")
 @pytest.mark.parametrize("name", ["brandimarte/mk01.fjs", "brandimarte/mk10.fjs", "hurink/edata/mt06.fjs", "dauzere/04a.fjs", "behnke/behnke6.fjs"])
-def test_fjsplib_round_trip_on_benchmark_files(name):
-    problem = read_fjsplib(BENCHMARKS / name)
+def test_fjsplib_round_trip_on_benchmark_files(fjsp_data, name):
+    problem = read_fjsplib(fjsp_data / name)
     again = parse_fjsplib(write_fjsplib(problem))
     assert again.operations == problem.operations
     assert again.precedences == problem.precedences

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -15,9 +14,6 @@ from mes.scheduling.engine.problem import Phase, Progress, SolveStatus
 from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible, solve_checked
 from mes.scheduling.engine.generator import shop_problem
-
-MK = Path("/work/shared/benchmarks/fjsp/brandimarte")
-
 
 @pytest.fixture(scope="module")
 def shop():
@@ -71,9 +67,8 @@ def test_zero_time_limit_still_returns_a_plan(shop):
     assert result.status == SolveStatus.FEASIBLE
 
 
-@pytest.mark.skipif(not MK.exists(), reason="benchmark data not available")
-def test_brandimarte_mk01_is_solved_to_optimality():
-    problem = read_fjsplib(MK / "mk01.fjs")
+def test_brandimarte_mk01_is_solved_to_optimality(fjsp_data):
+    problem = read_fjsplib(fjsp_data / "brandimarte" / "mk01.fjs")
     result = solve_checked(problem, time_limit=10)
     assert result.status == SolveStatus.OPTIMAL
     assert result.levels == (40,)
