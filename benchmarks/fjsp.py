@@ -1,9 +1,10 @@
 """Flexible job shop benchmark: mes against PyJobShop (OR-Tools) on the public FJSPLIB sets.
 
-Runs each instance through `python -m mes.scheduling.cli` and through PyJobShop 0.0.9 with
+Runs each instance through `python -m mes.scheduling.solve_cli` and through PyJobShop 0.0.9 with
 the same time limit and worker count, one after the other (never at the same time), checks
 both schedules with mes's independent checker, and prints makespans, gaps to the best-known
-upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds.
+upper bound (shared/benchmarks/fjsp/bounds.csv) and seconds. The FJSPLIB files are read from
+shared/benchmarks beside the repository folder, or from $MES_BENCHMARK_DATA (see _data.py).
 
     python benchmarks/fjsp.py                       # Brandimarte mk01-mk10, 10 s, 2 workers
     python benchmarks/fjsp.py --set edata --instances mt06,mt10,la16,la21,abz7
@@ -29,11 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mes.scheduling.checker import check  # noqa: E402
-from mes.scheduling.fjsplib import read_fjsplib  # noqa: E402
-from mes.scheduling.problem import Phase, Result, ScheduledOperation, SolveStatus  # noqa: E402
+from benchmarks._data import benchmark_data, missing  # noqa: E402
+from mes.scheduling.engine.checker import check  # noqa: E402
+from mes.scheduling.engine.fjsplib import read_fjsplib  # noqa: E402
+from mes.scheduling.engine.problem import Phase, Result, ScheduledTask, SolveStatus  # noqa: E402
 
-DATA = Path("/work/shared/benchmarks/fjsp")
+DATA = benchmark_data("fjsp")
 SETS = {
     "brandimarte": ("brandimarte", [f"mk{k:02d}" for k in range(1, 11)]),
     "edata": ("hurink/edata", ["mt06", "mt10", "mt20", "la16", "la21", "la26", "abz7", "orb1"]),
@@ -78,7 +80,7 @@ def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Resu
     scheduled = []
     for job, index, machine, start, end in operations:
         op = by_job[jobs[job]][index]
-        scheduled.append(ScheduledOperation(op.key, op.job, problem.machines[machine].key, start, end, 0))
+        scheduled.append(ScheduledTask(op.key, op.job, problem.machines[machine].key, start, end, 0))
     makespan = max((s.end for s in scheduled), default=0)
     return Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(scheduled), {}, (makespan,), None, 0.0)
 
@@ -86,7 +88,7 @@ def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Resu
 def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "mes.scheduling.cli", str(path), "--time-limit", str(time_limit),
+        [sys.executable, "-m", "mes.scheduling.solve_cli", str(path), "--time-limit", str(time_limit),
          "--workers", str(workers), "--seed", str(seed)],
         capture_output=True, text=True, cwd=ROOT, check=True,
     )
@@ -143,6 +145,8 @@ def main() -> None:
         peer_worker(args.peer_worker, args.time_limit, args.workers, args.seed)
         return
 
+    if not DATA.is_dir():
+        parser.error(missing(DATA))
     folder, default = SETS[args.set]
     names = args.instances.split(",") if args.instances else default
     known = bounds()

@@ -21,7 +21,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from mes import create_app, demo
+    from mes import demo
+    from mes.app import create_app
     from mes.core import migrate
     from mes.core.db import session, transaction
     from mes.orders import services as orders

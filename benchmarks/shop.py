@@ -1,6 +1,6 @@
 """Realistic shop benchmark: a generated high-mix job shop with calendars and setups.
 
-Reports, for mes.scheduling.generator.shop_problem (200 orders, about 1,000 operations,
+Reports, for mes.scheduling.engine.generator.shop_problem (200 orders, about 1,000 operations,
 25 machines in 9 work centers, shifts and weekends, 8 setup families, assemblies):
 
 - time to the first feasible plan, and the dispatch heuristic's weighted tardiness;
@@ -30,20 +30,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mes.scheduling.checker import check  # noqa: E402
-from mes.scheduling.generator import breakdown_scenario, busiest_machine, shop_problem  # noqa: E402
-from mes.scheduling.heuristic import default_rules, dispatch  # noqa: E402
-from mes.scheduling.instance import Instance  # noqa: E402
-from mes.scheduling.jsonformat import result_to_dict  # noqa: E402
-from mes.scheduling.plan import evaluate  # noqa: E402
-from mes.scheduling.problem import (  # noqa: E402
+from mes.scheduling.engine.checker import check  # noqa: E402
+from mes.scheduling.engine.generator import breakdown_scenario, busiest_machine, shop_problem  # noqa: E402
+from mes.scheduling.engine.heuristic import default_rules, dispatch  # noqa: E402
+from mes.scheduling.engine.instance import Instance  # noqa: E402
+from mes.scheduling.engine.jsonformat import result_to_dict  # noqa: E402
+from mes.scheduling.engine.plan import evaluate  # noqa: E402
+from mes.scheduling.engine.problem import (  # noqa: E402
     Phase,
     Result,
-    ScheduledOperation,
+    ScheduledTask,
     SolveStatus,
     Term,
 )
-from mes.scheduling.solver import solve  # noqa: E402
+from mes.scheduling.engine.solver import solve  # noqa: E402
 
 WT = Term.WEIGHTED_TARDINESS
 
@@ -87,7 +87,7 @@ def rescheduling(args: argparse.Namespace) -> dict:
     problem = shop_problem(args.orders, args.seed)
     saved = json.loads(Path(args.load).read_text())
     base = Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(
-        ScheduledOperation(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
+        ScheduledTask(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
     ), {}, (), None, 0.0)
     machine = busiest_machine(base, 480)
     scenario = breakdown_scenario(problem, base, machine, start=0, minutes=480)

@@ -1,65 +1,7 @@
-"""mes: a lightweight manufacturing execution system for high-mix, low-volume job shops."""
-from __future__ import annotations
+"""mes: a lightweight manufacturing execution system for high-mix, low-volume job shops.
 
-from pathlib import Path
-from typing import Any
-
-from flask import Flask
+The package init stays import-free so that pure cores (``mes.scheduling.engine``) load
+without Flask or SQLAlchemy; the application factory lives in ``mes.app``.
+"""
 
 __version__ = "0.1.0"
-
-_PACKAGE = Path(__file__).resolve().parent
-
-
-def _templates_dir() -> str:
-    # Source checkout: the top-level templates/ folder; installed wheel: mes/templates.
-    for candidate in (_PACKAGE.parent / "templates", _PACKAGE / "templates"):
-        if candidate.is_dir():
-            return str(candidate)
-    raise RuntimeError("templates folder not found")
-
-
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """The application factory: every process (web, CLI, tests) builds its app here."""
-    from mes import config as config_module
-
-    settings = config_module.load(config)
-    app = Flask(
-        __name__,
-        template_folder=_templates_dir(),
-        static_folder="static",
-        instance_path=settings["INSTANCE_PATH"],
-        instance_relative_config=False,
-    )
-    app.config.update(settings)
-
-    import mes.models  # noqa: F401  (configure every mapper before first use)
-    from mes.core import audit, auth, db, i18n, web
-    from flask_wtf import CSRFProtect
-
-    db.init_app(app)
-    audit.install(db.Base)
-    i18n.init_app(app)
-    CSRFProtect(app)
-    auth.init_app(app)
-    _register_blueprints(app)
-    # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
-    web.init_app(app)
-    return app
-
-
-def _register_blueprints(app: Flask) -> None:
-    from mes.admin.views import bp as admin_bp
-    from mes.api import init_api
-    from mes.core.views import bp as core_bp
-    from mes.machines.views import bp as machines_bp
-    from mes.orders.views import bp as orders_bp
-    from mes.reports.views import bp as reports_bp
-    from mes.routing.import_views import bp as imports_bp
-    from mes.routing.views import bp as routing_bp
-    from mes.scheduling.views import bp as scheduling_bp
-    from mes.shopfloor.views import bp as shopfloor_bp
-
-    for bp in (core_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp):
-        app.register_blueprint(bp)
-    init_api(app)

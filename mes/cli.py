@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
-from mes import create_app
+from mes.app import create_app
 
 
 def _app(*_args: object) -> object:
@@ -202,7 +202,7 @@ def schedule_run(time_limit: int, workers: int, publish: bool) -> None:
 
 def _register_optional() -> None:
     try:
-        from mes.scheduling.cli import solve_command
+        from mes.scheduling.solve_cli import solve_command
     except ImportError:
         return
     cli.add_command(solve_command, "solve")

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from mes import create_app
+from mes.app import create_app
 from mes.core import migrate
 
 PG_URL = os.environ.get("MES_TEST_DATABASE_URL")

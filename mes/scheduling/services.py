@@ -25,12 +25,29 @@ from mes.core.db import get_db, session, transaction, utcnow
 from mes.core.errors import Conflict, InvalidTransition, NotFound, StaleEdit
 from mes.machines.models import CalendarException, Machine, MachineDowntime, MachineStatus, WorkCenter
 from mes.machines.shifts import off_shift_windows, working_intervals
-from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
-from mes.orders.queries import PlannedTimes
 from mes.operations import graph
 from mes.operations.services import nodes as precedence_nodes
+from mes.orders.models import ACTIVE_STATUSES, Operation, OperationStatus, WorkOrder
+from mes.orders.queries import PlannedTimes
 from mes.routing.models import Product, SetupMatrixEntry
-from mes.scheduling import problem as p
+from mes.scheduling.engine.problem import (
+    Assignment,
+    Job,
+    Objective,
+    Precedence,
+    Problem,
+    Progress,
+    Resource,
+    Result,
+    SchedulingError,
+    SetupMatrix,
+    Task,
+    TaskStatus,
+    Term,
+    Window,
+    WindowKind,
+)
+from mes.scheduling.engine.solver import solve
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 HORIZON_DAYS = 60
@@ -72,7 +89,7 @@ class BuildOptions:
     use_previous: bool = True
 
 
-def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[p.Problem, Keys]:
+def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[Problem, Keys]:
     """The engine's problem at ``origin`` (minute 0), from what the database says now."""
     options = options or BuildOptions()
     keys = Keys()
@@ -83,18 +100,18 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         select(Machine).where(Machine.status == MachineStatus.AVAILABLE)
         .options(selectinload(Machine.work_center).selectinload(WorkCenter.calendar), selectinload(Machine.calendar))
     ).all()
-    matrices: dict[int, p.SetupMatrix] = {}
+    matrices: dict[int, SetupMatrix] = {}
     for wc in s.scalars(select(WorkCenter)):
         entries = s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == wc.id)).all()
-        matrices[wc.id] = p.SetupMatrix(
+        matrices[wc.id] = SetupMatrix(
             default=wc.default_changeover_minutes,
             changes={(f"f{e.from_family_id}", f"f{e.to_family_id}"): e.minutes for e in entries},
         )
-    downtime: dict[int, list[p.Window]] = {}
+    downtime: dict[int, list[Window]] = {}
     for d in s.scalars(select(MachineDowntime).where((MachineDowntime.ends_at.is_(None)) | (MachineDowntime.ends_at > origin))):
         end = minutes_between(origin, d.ends_at) if d.ends_at else horizon
         downtime.setdefault(d.machine_id, []).append(
-            p.Window(max(0, minutes_between(origin, d.starts_at)), end, p.WindowKind.BREAKDOWN))
+            Window(max(0, minutes_between(origin, d.starts_at)), end, WindowKind.BREAKDOWN))
     engine_machines = []
     by_wc: dict[int, list[Machine]] = {}
     for m in machines:
@@ -104,11 +121,11 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         if calendar is not None:
             exceptions = {e.day: e.working for e in s.scalars(select(CalendarException).where(CalendarException.calendar_id == calendar.id))}
             work = working_intervals([(x.weekday, x.start_minute, x.end_minute) for x in calendar.shifts], exceptions, tz, origin, horizon)
-            windows += [p.Window(a, b, p.WindowKind.OFF_SHIFT) for a, b in off_shift_windows(work, horizon)]
+            windows += [Window(a, b, WindowKind.OFF_SHIFT) for a, b in off_shift_windows(work, horizon)]
         key = machine_key(m.id)
         keys.machines[key] = m.id
         keys.labels[key] = m.code
-        engine_machines.append(p.Machine(key=key, windows=tuple(windows), setups=matrices.get(m.work_center_id),
+        engine_machines.append(Resource(key=key, windows=tuple(windows), setups=matrices.get(m.work_center_id),
                                          work_center=m.work_center.code))
     available = {m.id for m in machines}
 
@@ -130,20 +147,20 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         operations.extend(ops)
         precedences.extend(arcs)
 
-    previous: tuple[p.Assignment, ...] = ()
+    previous: tuple[Assignment, ...] = ()
     if options.use_previous:
         published = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
         if published is not None:
             rows = s.scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == published.id)).all()
             previous = tuple(
-                p.Assignment(op_key(r.operation_id), machine_key(r.machine_id), minutes_between(origin, r.start_at))
+                Assignment(op_key(r.operation_id), machine_key(r.machine_id), minutes_between(origin, r.start_at))
                 for r in rows if op_key(r.operation_id) in keys.operations and r.machine_id in available
             )
     objective = None
     if not previous:
-        second = p.Term.TOTAL_FLOW_TIME if options.objective == "tardiness_flow" else p.Term.MAKESPAN
-        objective = p.Objective.lexicographic(p.Term.WEIGHTED_TARDINESS, second, p.Term.SETUP_TIME)
-    problem = p.Problem(
+        second = Term.TOTAL_FLOW_TIME if options.objective == "tardiness_flow" else Term.MAKESPAN
+        objective = Objective.lexicographic(Term.WEIGHTED_TARDINESS, second, Term.SETUP_TIME)
+    problem = Problem(
         machines=tuple(engine_machines), jobs=tuple(jobs), operations=tuple(operations), precedences=tuple(precedences),
         now=now_minute, frozen_until=options.frozen_minutes or None, previous=previous, objective=objective,
     )
@@ -152,14 +169,14 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
 
 def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], available: set[int],
                  product_family: dict[int, int], pins: dict[int, OperationPin], running: set[int], now_minute: int,
-                 origin: dt.datetime) -> tuple[p.Job, list[p.Operation], list[p.Precedence]] | None:
+                 origin: dt.datetime) -> tuple[Job, list[Task], list[Precedence]] | None:
     """One work order as a job, its remaining operations and their precedences; None (and a
     note in ``keys.left_out``) when one of its operations has no machine available to do it."""
 
     job_key = f"wo{order.id}"
     family = f"f{product_family[order.product_id]}"
     release = max(0, minutes_between(origin, day_start(order.release_date))) if order.release_date else 0
-    job = p.Job(key=job_key, release=release, due=minutes_between(origin, day_end(order.due_date)),
+    job = Job(key=job_key, release=release, due=minutes_between(origin, day_end(order.due_date)),
                 weight=order.priority.weight, family=family)
     gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
     edges = graph.bypass(graph.effective_edges(precedence_nodes(order)), gone)
@@ -179,7 +196,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
             # Running now: it goes on where it is until its remaining pieces are done.
             run = next((r for mid, _s, r in choices if mid == op.machine_id), op.run_minutes)
             remaining = _working_minutes(run * pieces)
-            fields = dict(status=p.OperationStatus.STARTED, machine=machine_key(op.machine_id), remaining=remaining,
+            fields = dict(status=TaskStatus.STARTED, machine=machine_key(op.machine_id), remaining=remaining,
                           start=min(now_minute, minutes_between(origin, op.started_at)) if op.started_at else now_minute)
             durations.setdefault(machine_key(op.machine_id), remaining)
         elif op.status.started and op.machine_id and machine_key(op.machine_id) in durations:
@@ -194,7 +211,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
                 fields["pinned_machine"] = machine_key(pin.machine_id)
             if pin.start_at:
                 fields["pinned_start"] = max(0, minutes_between(origin, pin.start_at))
-        operations.append(p.Operation(key=key, job=job_key, durations=durations, family=family, **fields))
+        operations.append(Task(key=key, job=job_key, durations=durations, family=family, **fields))
     if not operations:
         return None  # nothing left to plan (the order waits to be completed)
     precedences = []
@@ -204,10 +221,10 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
             batch = before.transfer_batch
             first = min(_runs(before, by_wc), default=Decimal(0)) * batch
             last = min(_runs(after, by_wc), default=Decimal(0)) * batch
-            precedences.append(p.Precedence(op_key(pred), op_key(succ), finish_to_start=None,
+            precedences.append(Precedence(op_key(pred), op_key(succ), finish_to_start=None,
                                             start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
         else:
-            precedences.append(p.Precedence(op_key(pred), op_key(succ)))
+            precedences.append(Precedence(op_key(pred), op_key(succ)))
     keys.jobs[job_key] = order.id
     keys.labels[job_key] = order.number
     for op in operations:
@@ -239,7 +256,7 @@ def _runs(op: Operation, by_wc: dict[int, list[Machine]]) -> list[Decimal]:
 # --- running the solver -------------------------------------------------------------------------
 
 
-def _reasons(error: p.SchedulingError, keys: Keys) -> list[dict[str, Any]]:
+def _reasons(error: SchedulingError, keys: Keys) -> list[dict[str, Any]]:
     """The engine's reasons with its keys ('op12', 'm3') replaced by what a planner recognises."""
     import re
 
@@ -324,13 +341,13 @@ class _Run:
                     problem, keys = build_problem(s, self.origin, self.options)
                 result = solve_problem(problem, self.time_limit, self.workers, self._progress)
                 self._store(result, keys)
-            except p.SchedulingError as exc:
+            except SchedulingError as exc:
                 self._fail({"reasons": _reasons(exc, keys)})
             except Exception as exc:  # the run must end as failed, not stay "running" forever
                 current_app.logger.exception("schedule run %s failed", self.schedule_id)
                 self._fail({"warnings": [f"{type(exc).__name__}: {exc}"]})
 
-    def _progress(self, progress: p.Progress) -> None:
+    def _progress(self, progress: Progress) -> None:
         now = time.monotonic()
         if now - self._last_progress < 1.0:
             return
@@ -341,7 +358,7 @@ class _Run:
             version.progress_json = json.dumps({"phase": str(progress.phase), "objective": list(progress.objective),
                                                 "lower_bound": progress.lower_bound, "seconds": round(progress.seconds, 1)})
 
-    def _store(self, result: p.Result, keys: Keys) -> None:
+    def _store(self, result: Result, keys: Keys) -> None:
         with transaction() as s:
             version = s.get(ScheduleVersion, self.schedule_id)
             for row in result.operations:
@@ -368,10 +385,8 @@ class _Run:
             version.message = json.dumps(message, ensure_ascii=False)
 
 
-def solve_problem(problem: p.Problem, time_limit: int, workers: int,
-                  on_progress: Callable[[p.Progress], None] | None = None) -> p.Result:
-    from mes.scheduling.solver import solve
-
+def solve_problem(problem: Problem, time_limit: int, workers: int,
+                  on_progress: Callable[[Progress], None] | None = None) -> Result:
     return solve(problem, time_limit=time_limit, workers=workers, progress=on_progress)
 
 

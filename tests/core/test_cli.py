@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mes import create_app
+from mes.app import create_app
 from mes.core.db import get_db
 
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from mes import create_app
+from mes.app import create_app
 from mes.core import migrate
 from mes.core.db import get_db
 from mes.models import metadata

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from itertools import permutations, product
 
-from mes.scheduling.checker import _Windows
-from mes.scheduling.problem import Problem, Term
+from mes.scheduling.engine.checker import _Windows
+from mes.scheduling.engine.problem import Problem, Term
 
 LIMIT = 5000
 

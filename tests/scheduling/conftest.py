@@ -1,12 +1,17 @@
-"""Helpers for the scheduling engine's tests: small problems and the feasibility assertion."""
+"""Helpers for the scheduling engine's tests: the feasibility assertion and the benchmark files."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from mes.scheduling.checker import check
-from mes.scheduling.problem import Problem, Result
-from mes.scheduling.solver import solve
+from benchmarks._data import benchmark_data, missing
+
+from mes.scheduling.engine.checker import check
+from mes.scheduling.engine.problem import Problem, Result
+from mes.scheduling.engine.solver import solve
 
 
 def assert_feasible(problem: Problem, result: Result) -> Result:
@@ -23,3 +28,14 @@ def solve_checked(problem: Problem, time_limit: float = 2.0, workers: int = 2, *
 @pytest.fixture
 def checked():
     return solve_checked
+
+
+@pytest.fixture(scope="session")
+def fjsp_data() -> Path:
+    """The public FJSPLIB files: a failure in CI (``CI`` set) when they are missing, a skip elsewhere."""
+    path = benchmark_data("fjsp")
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(missing(path))
+        pytest.skip(missing(path))
+    return path

@@ -1,7 +1,7 @@
 """Working-time arithmetic of machine calendars."""
 
-from mes.scheduling.calendar import Calendar
-from mes.scheduling.problem import Window, WindowKind
+from mes.scheduling.engine.calendar import Calendar
+from mes.scheduling.engine.problem import Window, WindowKind
 
 
 def test_no_windows_is_identity():

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mes.scheduling.jsonformat import problem_to_dict
+from mes.scheduling.engine.jsonformat import problem_to_dict
 from tests.scheduling.test_formats import rich_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mes.scheduling.cli", *args],
+        [sys.executable, "-m", "mes.scheduling.solve_cli", *args],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
 

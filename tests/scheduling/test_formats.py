@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from mes.scheduling.fjsplib import parse_fjsplib, read_fjsplib, write_fjsplib
-from mes.scheduling.jsonformat import parse_problem, problem_from_dict, problem_to_dict
-from mes.scheduling.problem import (
+from mes.scheduling.engine.fjsplib import parse_fjsplib, read_fjsplib, write_fjsplib
+from mes.scheduling.engine.jsonformat import parse_problem, problem_from_dict, problem_to_dict
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
-    OperationStatus,
     Precedence,
     Problem,
     ProblemFileError,
+    Resource,
     SetupMatrix,
+    Task,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
 )
 
-BENCHMARKS = Path("/work/shared/benchmarks/fjsp")
 EXAMPLE = "2 2 1.5\n2 2 1 25 2 37 1 2 24\n1 1 1 10\n"
 
 
@@ -47,10 +45,9 @@ def test_fjsplib_zero_based_machines_are_recognised():
     assert [op.durations for op in problem.operations] == [{"M1": 5}, {"M2": 7}]
 
 
-@pytest.mark.skipif(not BENCHMARKS.exists(), reason="benchmark data not available")
 @pytest.mark.parametrize("name", ["brandimarte/mk01.fjs", "brandimarte/mk10.fjs", "hurink/edata/mt06.fjs", "dauzere/04a.fjs", "behnke/behnke6.fjs"])
-def test_fjsplib_round_trip_on_benchmark_files(name):
-    problem = read_fjsplib(BENCHMARKS / name)
+def test_fjsplib_round_trip_on_benchmark_files(fjsp_data, name):
+    problem = read_fjsplib(fjsp_data / name)
     again = parse_fjsplib(write_fjsplib(problem))
     assert again.operations == problem.operations
     assert again.precedences == problem.precedences
@@ -82,16 +79,16 @@ def rich_problem() -> Problem:
     """A problem using every feature of the format."""
     return Problem(
         machines=(
-            Machine("M1", windows=(Window(480, 1440), Window(2000, 2100, WindowKind.BREAKDOWN)),
+            Resource("M1", windows=(Window(480, 1440), Window(2000, 2100, WindowKind.BREAKDOWN)),
                     setups=SetupMatrix(default=20, changes={("a", "b"): 5}), initial_family="a", work_center="WC1"),
-            Machine("M2"),
+            Resource("M2"),
         ),
         jobs=(Job("W1", release=10, due=900, weight=3, family="a"), Job("W2", family="b")),
         operations=(
-            Operation("W1/10", "W1", {"M1": 30, "M2": 45}, status=OperationStatus.FINISHED, machine="M1", start=-60, end=-30),
-            Operation("W1/20", "W1", {"M1": 60}, family="b", status=OperationStatus.STARTED, machine="M1", start=-10, remaining=50),
-            Operation("W1/30", "W1", {"M2": 20}, resumable=False, pinned_machine="M2", pinned_start=300),
-            Operation("W2/10", "W2", {"M1": 15, "M2": 0}),
+            Task("W1/10", "W1", {"M1": 30, "M2": 45}, status=TaskStatus.FINISHED, machine="M1", start=-60, end=-30),
+            Task("W1/20", "W1", {"M1": 60}, family="b", status=TaskStatus.STARTED, machine="M1", start=-10, remaining=50),
+            Task("W1/30", "W1", {"M2": 20}, resumable=False, pinned_machine="M2", pinned_start=300),
+            Task("W2/10", "W2", {"M1": 15, "M2": 0}),
         ),
         precedences=(
             Precedence("W1/10", "W1/20"),

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
-    OperationStatus,
     Precedence,
     Problem,
+    Resource,
     SetupMatrix,
     SolveStatus,
+    Task,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
@@ -25,8 +25,8 @@ from tests.scheduling.conftest import solve_checked
 MAKESPAN = Objective.lexicographic(Term.MAKESPAN)
 
 
-def chain(job: str, *durations: dict[str, int]) -> tuple[list[Operation], list[Precedence]]:
-    ops = [Operation(f"{job}.{k}", job, d) for k, d in enumerate(durations)]
+def chain(job: str, *durations: dict[str, int]) -> tuple[list[Task], list[Precedence]]:
+    ops = [Task(f"{job}.{k}", job, d) for k, d in enumerate(durations)]
     return ops, [Precedence(a.key, b.key) for a, b in zip(ops, ops[1:])]
 
 
@@ -52,7 +52,7 @@ def test_flexible_job_shop_known_optimum():
         ops += o
         arcs += a
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=tuple(Job(k) for k in "ABC"),
         operations=tuple(ops),
         precedences=tuple(arcs),
@@ -65,9 +65,9 @@ def test_flexible_job_shop_known_optimum():
 def test_sequence_dependent_setups_group_families():
     setups = SetupMatrix(default=10, changes={("A", "B"): 3})
     problem = Problem(
-        machines=(Machine("M1", setups=setups, initial_family="B"),),
+        machines=(Resource("M1", setups=setups, initial_family="B"),),
         jobs=tuple(Job(f"J{k}", family=f) for k, f in enumerate("ABAB")),
-        operations=tuple(Operation(f"J{k}.0", f"J{k}", {"M1": 5}) for k in range(4)),
+        operations=tuple(Task(f"J{k}.0", f"J{k}", {"M1": 5}) for k in range(4)),
         objective=Objective.lexicographic(Term.MAKESPAN, Term.SETUP_TIME),
     )
     result = assert_optimal(problem)
@@ -86,11 +86,11 @@ def test_asymmetric_setups_and_tardiness_on_two_machines():
         Job("J5", release=3, due=10, weight=1, family="Y"),
     )
     operations = tuple(
-        Operation(f"{j.key}.0", j.key, {"M1": d1, "M2": d2})
+        Task(f"{j.key}.0", j.key, {"M1": d1, "M2": d2})
         for j, (d1, d2) in zip(jobs, [(3, 4), (2, 3), (4, 2), (3, 3), (2, 2)])
     )
     problem = Problem(
-        machines=(Machine("M1", setups=matrix), Machine("M2", setups=matrix)),
+        machines=(Resource("M1", setups=matrix), Resource("M2", setups=matrix)),
         jobs=jobs,
         operations=operations,
         objective=Objective.lexicographic(Term.WEIGHTED_TARDINESS, Term.MAKESPAN, Term.SETUP_TIME),
@@ -102,9 +102,9 @@ def test_long_operation_spans_off_shift_when_resumable():
     # Shifts of 8 hours (0-480, 1440-1920, ...): a 10-hour operation must cross a night.
     nights = tuple(Window(480 + 1440 * d, 1440 * (d + 1)) for d in range(3))
     problem = Problem(
-        machines=(Machine("M1", windows=nights),),
+        machines=(Resource("M1", windows=nights),),
         jobs=(Job("J"),),
-        operations=(Operation("J.0", "J", {"M1": 600}),),
+        operations=(Task("J.0", "J", {"M1": 600}),),
         objective=MAKESPAN,
     )
     result = solve_checked(problem)
@@ -115,11 +115,11 @@ def test_long_operation_spans_off_shift_when_resumable():
 def test_non_resumable_operation_waits_for_a_whole_shift():
     nights = tuple(Window(480 + 1440 * d, 1440 * (d + 1)) for d in range(3))
     problem = Problem(
-        machines=(Machine("M1", windows=nights),),
+        machines=(Resource("M1", windows=nights),),
         jobs=(Job("J"),),
         operations=(
-            Operation("J.0", "J", {"M1": 300}),
-            Operation("J.1", "J", {"M1": 300}, resumable=False),
+            Task("J.0", "J", {"M1": 300}),
+            Task("J.1", "J", {"M1": 300}, resumable=False),
         ),
         precedences=(Precedence("J.0", "J.1"),),
         objective=MAKESPAN,
@@ -137,7 +137,7 @@ def test_breakdown_is_never_overlapped_and_calendars_match_brute_force():
         ops += o
         arcs += a
     problem = Problem(
-        machines=(Machine("M1", windows=windows), Machine("M2", windows=(Window(0, 5), Window(25, 30)))),
+        machines=(Resource("M1", windows=windows), Resource("M2", windows=(Window(0, 5), Window(25, 30)))),
         jobs=(Job("A"), Job("B")),
         operations=tuple(ops),
         precedences=tuple(arcs),
@@ -149,9 +149,9 @@ def test_breakdown_is_never_overlapped_and_calendars_match_brute_force():
 def test_setups_are_counted_in_working_time():
     # A 30-minute setup cannot happen during the 60-minute night window.
     problem = Problem(
-        machines=(Machine("M1", windows=(Window(100, 160),), setups=SetupMatrix(default=30)),),
+        machines=(Resource("M1", windows=(Window(100, 160),), setups=SetupMatrix(default=30)),),
         jobs=(Job("A", family="a"), Job("B", family="b")),
-        operations=(Operation("A.0", "A", {"M1": 90}), Operation("B.0", "B", {"M1": 10})),
+        operations=(Task("A.0", "A", {"M1": 90}), Task("B.0", "B", {"M1": 10})),
         precedences=(Precedence("A.0", "B.0"),),
         objective=MAKESPAN,
     )
@@ -165,12 +165,12 @@ def test_setups_are_counted_in_working_time():
 def test_assembly_branches_join():
     # Two parallel branches (parts) feed an assembly operation.
     ops = [
-        Operation("W.p1", "W", {"M1": 4}),
-        Operation("W.p2", "W", {"M1": 3, "M2": 5}),
-        Operation("W.q1", "W", {"M2": 2}),
-        Operation("W.asm", "W", {"M3": 3}),
-        Operation("V.0", "V", {"M1": 2, "M2": 2}),
-        Operation("V.1", "V", {"M3": 4}),
+        Task("W.p1", "W", {"M1": 4}),
+        Task("W.p2", "W", {"M1": 3, "M2": 5}),
+        Task("W.q1", "W", {"M2": 2}),
+        Task("W.asm", "W", {"M3": 3}),
+        Task("V.0", "V", {"M1": 2, "M2": 2}),
+        Task("V.1", "V", {"M3": 4}),
     ]
     arcs = [
         Precedence("W.p1", "W.asm"),
@@ -179,7 +179,7 @@ def test_assembly_branches_join():
         Precedence("V.0", "V.1"),
     ]
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2"), Machine("M3")),
+        machines=(Resource("M1"), Resource("M2"), Resource("M3")),
         jobs=(Job("W", due=9, weight=2), Job("V", due=6)),
         operations=tuple(ops),
         precedences=tuple(arcs),
@@ -192,9 +192,9 @@ def test_assembly_branches_join():
 
 def test_transfer_batch_overlap_lets_the_successor_start_early():
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=(Job("J"),),
-        operations=(Operation("J.0", "J", {"M1": 100}), Operation("J.1", "J", {"M2": 60})),
+        operations=(Task("J.0", "J", {"M1": 100}), Task("J.1", "J", {"M2": 60})),
         precedences=(Precedence("J.0", "J.1", finish_to_start=None, start_to_start=20, end_to_end=10),),
         objective=MAKESPAN,
     )
@@ -206,13 +206,13 @@ def test_transfer_batch_overlap_lets_the_successor_start_early():
 
 def test_lags_with_setups_and_release_match_brute_force():
     problem = Problem(
-        machines=(Machine("M1", setups=SetupMatrix(default=3)), Machine("M2")),
+        machines=(Resource("M1", setups=SetupMatrix(default=3)), Resource("M2")),
         jobs=(Job("A", family="x", due=20), Job("B", family="y", release=4, due=15, weight=2)),
         operations=(
-            Operation("A.0", "A", {"M1": 5}),
-            Operation("A.1", "A", {"M2": 6, "M1": 4}),
-            Operation("B.0", "B", {"M1": 4, "M2": 7}),
-            Operation("B.1", "B", {"M2": 3}),
+            Task("A.0", "A", {"M1": 5}),
+            Task("A.1", "A", {"M2": 6, "M1": 4}),
+            Task("B.0", "B", {"M1": 4, "M2": 7}),
+            Task("B.1", "B", {"M2": 3}),
         ),
         precedences=(
             Precedence("A.0", "A.1", finish_to_start=2),
@@ -229,10 +229,10 @@ def test_pins_are_honoured_and_optimal_around_them():
         o, a = chain(job, *durations)
         ops += o
         arcs += a
-    ops[1] = Operation("A.1", "A", {"M2": 2}, pinned_start=7)
-    ops[3] = Operation("B.1", "B", {"M1": 3, "M2": 3}, pinned_machine="M2")
+    ops[1] = Task("A.1", "A", {"M2": 2}, pinned_start=7)
+    ops[3] = Task("B.1", "B", {"M1": 3, "M2": 3}, pinned_machine="M2")
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=(Job("A"), Job("B")),
         operations=tuple(ops),
         precedences=tuple(arcs),
@@ -245,7 +245,7 @@ def test_pins_are_honoured_and_optimal_around_them():
 
 
 def test_frozen_horizon_keeps_the_previous_plan():
-    ops = tuple(Operation(f"J{k}.0", f"J{k}", {"M1": 10, "M2": 10}) for k in range(4))
+    ops = tuple(Task(f"J{k}.0", f"J{k}", {"M1": 10, "M2": 10}) for k in range(4))
     previous = (
         Assignment("J0.0", "M2", 0),
         Assignment("J1.0", "M2", 10),
@@ -253,7 +253,7 @@ def test_frozen_horizon_keeps_the_previous_plan():
         Assignment("J3.0", "M2", 30),
     )
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=tuple(Job(f"J{k}", due=10) for k in range(4)),
         operations=ops,
         previous=previous,
@@ -270,13 +270,13 @@ def test_frozen_horizon_keeps_the_previous_plan():
 
 def test_started_and_finished_operations_stay_put():
     problem = Problem(
-        machines=(Machine("M1", windows=(Window(50, 70, WindowKind.BREAKDOWN),)), Machine("M2")),
+        machines=(Resource("M1", windows=(Window(50, 70, WindowKind.BREAKDOWN),)), Resource("M2")),
         jobs=(Job("A"), Job("B")),
         operations=(
-            Operation("A.0", "A", {"M1": 30}, status=OperationStatus.FINISHED, machine="M1", start=-40, end=-10),
-            Operation("A.1", "A", {"M1": 80, "M2": 90}, status=OperationStatus.STARTED, machine="M1", start=-5, remaining=60),
-            Operation("A.2", "A", {"M2": 10}),
-            Operation("B.0", "B", {"M1": 20, "M2": 40}),
+            Task("A.0", "A", {"M1": 30}, status=TaskStatus.FINISHED, machine="M1", start=-40, end=-10),
+            Task("A.1", "A", {"M1": 80, "M2": 90}, status=TaskStatus.STARTED, machine="M1", start=-5, remaining=60),
+            Task("A.2", "A", {"M2": 10}),
+            Task("B.0", "B", {"M1": 20, "M2": 40}),
         ),
         precedences=(Precedence("A.0", "A.1"), Precedence("A.1", "A.2")),
         objective=MAKESPAN,
@@ -292,10 +292,10 @@ def test_started_and_finished_operations_stay_put():
 def test_stability_penalty_keeps_machines_unless_it_pays():
     # Previous plan put everything on M1; M2 is slower. Moving one op saves 5 minutes of
     # tardiness, less than the penalty of 60: nothing moves. With penalty 1 it moves.
-    ops = tuple(Operation(f"J{k}.0", f"J{k}", {"M1": 10, "M2": 15}) for k in range(3))
+    ops = tuple(Task(f"J{k}.0", f"J{k}", {"M1": 10, "M2": 15}) for k in range(3))
     previous = tuple(Assignment(f"J{k}.0", "M1", 10 * k) for k in range(3))
     base = dict(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=tuple(Job(f"J{k}", due=25) for k in range(3)),
         operations=ops,
         previous=previous,
@@ -309,10 +309,10 @@ def test_stability_penalty_keeps_machines_unless_it_pays():
 
 
 def test_start_deviation_is_minimised_after_the_first_level():
-    ops = tuple(Operation(f"J{k}.0", f"J{k}", {"M1": 10}) for k in range(3))
+    ops = tuple(Task(f"J{k}.0", f"J{k}", {"M1": 10}) for k in range(3))
     previous = (Assignment("J0.0", "M1", 40), Assignment("J1.0", "M1", 0), Assignment("J2.0", "M1", 20))
     problem = Problem(
-        machines=(Machine("M1"),),
+        machines=(Resource("M1"),),
         jobs=tuple(Job(f"J{k}") for k in range(3)),
         operations=ops,
         previous=previous,
@@ -332,7 +332,7 @@ def test_flow_time_objective_matches_brute_force(flow):
         arcs += a
     second = Term.TOTAL_FLOW_TIME if flow else Term.MAKESPAN
     problem = Problem(
-        machines=(Machine("M1"), Machine("M2")),
+        machines=(Resource("M1"), Resource("M2")),
         jobs=(Job("A", weight=2), Job("B", release=1), Job("C", weight=3)),
         operations=tuple(ops),
         precedences=tuple(arcs),

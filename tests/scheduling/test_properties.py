@@ -5,24 +5,24 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mes.scheduling.heuristic import default_rules, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import (
+from mes.scheduling.engine.heuristic import default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
-    OperationStatus,
     Precedence,
     Problem,
+    Resource,
     SchedulingError,
     SetupMatrix,
+    Task,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
 )
-from mes.scheduling.solver import plan_result, solve
+from mes.scheduling.engine.solver import plan_result, solve
 from tests.scheduling.conftest import assert_feasible
 from tests.scheduling.bruteforce import brute_force
 
@@ -51,7 +51,7 @@ def problems(draw, pins: bool = True, history: bool = True, max_ops: int = 3):
         if draw(st.booleans()):
             changes = {(a, b): draw(st.integers(0, 12)) for a in FAMILIES for b in FAMILIES if a != b and draw(st.booleans())}
             setups = SetupMatrix(default=draw(st.integers(0, 10)), changes=changes)
-        machines.append(Machine(f"M{m}", windows=draw(windows()), setups=setups,
+        machines.append(Resource(f"M{m}", windows=draw(windows()), setups=setups,
                                 initial_family=draw(st.sampled_from([None] + FAMILIES))))
     keys = [m.key for m in machines]
     jobs, operations, precedences, previous = [], [], [], []
@@ -68,17 +68,17 @@ def problems(draw, pins: bool = True, history: bool = True, max_ops: int = 3):
             if history and o == 0 and draw(st.integers(0, 5)) == 0 and eligible[0] not in busy:
                 machine = eligible[0]
                 if draw(st.booleans()):
-                    fields = dict(status=OperationStatus.FINISHED, machine=machine, start=-30, end=-10)
+                    fields = dict(status=TaskStatus.FINISHED, machine=machine, start=-30, end=-10)
                 else:
-                    fields = dict(status=OperationStatus.STARTED, machine=machine, start=-5, remaining=draw(st.integers(0, 20)))
+                    fields = dict(status=TaskStatus.STARTED, machine=machine, start=-5, remaining=draw(st.integers(0, 20)))
                     busy.add(machine)
             elif pins and draw(st.integers(0, 6)) == 0:
                 fields["pinned_machine"] = draw(st.sampled_from(eligible))
             elif pins and draw(st.integers(0, 10)) == 0:
                 fields["pinned_start"] = draw(st.integers(0, 120))
-            op = Operation(f"{job}.{o}", job, durations, family=draw(st.sampled_from([None] + FAMILIES)),
+            op = Task(f"{job}.{o}", job, durations, family=draw(st.sampled_from([None] + FAMILIES)),
                            resumable=draw(st.booleans()), **fields)
-            if history and draw(st.integers(0, 3)) == 0 and op.status == OperationStatus.PLANNED:
+            if history and draw(st.integers(0, 3)) == 0 and op.status == TaskStatus.PLANNED:
                 previous.append(Assignment(op.key, draw(st.sampled_from(eligible)), draw(st.integers(0, 100))))
             if ops:
                 before = draw(st.sampled_from(ops)).key

@@ -17,8 +17,20 @@ from mes.orders.models import Operation, OperationStatus, Priority
 from mes.routing import services as routing
 from mes.routing.models import SetupMatrixEntry
 from mes.operations.rules import OperationInput
-from mes.scheduling import checker, services
-from mes.scheduling import problem as p
+from mes.scheduling import services
+from mes.scheduling.engine import checker
+from mes.scheduling.engine.problem import (
+    Phase,
+    Precedence,
+    Problem,
+    Result,
+    ScheduledTask,
+    SolveStatus,
+    Task,
+    TaskStatus,
+    Window,
+    WindowKind,
+)
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 ORIGIN = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC)  # a Monday, 08:00 in Shanghai
@@ -29,7 +41,7 @@ def build(**kw):  # type: ignore[no-untyped-def]
     return services.build_problem(session(), ORIGIN, services.BuildOptions(**kw))
 
 
-def ops_of(problem: p.Problem, keys: services.Keys, order_id: int) -> list[p.Operation]:
+def ops_of(problem: Problem, keys: services.Keys, order_id: int) -> list[Task]:
     return [op for op in problem.operations if keys.jobs[op.job] == order_id]
 
 
@@ -45,7 +57,7 @@ def test_problem_from_released_orders(plant, make_order):
     # Explicit machines with their own times; the mill step on any machine of its work center.
     assert turn.durations == {services.machine_key(plant.old): 30 + 40, services.machine_key(plant.new): 15 + 20}
     assert mill.durations == {services.machine_key(plant.m1): 20 + 35}
-    assert problem.precedences == (p.Precedence(turn.key, mill.key),)
+    assert problem.precedences == (Precedence(turn.key, mill.key),)
     assert turn.family == mill.family == job.family
 
 
@@ -62,10 +74,10 @@ def test_done_and_skipped_operations_drop_out_and_running_ones_stay_fixed(plant,
         mill.started_at = ORIGIN - dt.timedelta(minutes=30)
     problem, keys = build()
     mill_op, paint = ops_of(problem, keys, order.id)
-    assert mill_op.status == p.OperationStatus.STARTED and mill_op.machine == services.machine_key(plant.m1)
+    assert mill_op.status == TaskStatus.STARTED and mill_op.machine == services.machine_key(plant.m1)
     assert mill_op.remaining == 21  # 6 pieces x 3.5 minutes
     assert paint.key == services.op_key(services_insert)
-    assert problem.precedences == (p.Precedence(mill_op.key, paint.key),)
+    assert problem.precedences == (Precedence(mill_op.key, paint.key),)
 
 
 def test_calendars_downtime_and_unavailable_machines(plant, make_order):
@@ -80,9 +92,9 @@ def test_calendars_downtime_and_unavailable_machines(plant, make_order):
     machines = {m.key: m for m in problem.machines}
     assert services.machine_key(plant.old) not in machines
     new = machines[services.machine_key(plant.new)]
-    assert p.Window(120, 600, p.WindowKind.BREAKDOWN) in new.windows
-    off = [w for w in new.windows if w.kind == p.WindowKind.OFF_SHIFT]
-    assert off[0] == p.Window(540, 1440 + 0, p.WindowKind.OFF_SHIFT)  # 17:00 to 08:00 next day (Shanghai)
+    assert Window(120, 600, WindowKind.BREAKDOWN) in new.windows
+    off = [w for w in new.windows if w.kind == WindowKind.OFF_SHIFT]
+    assert off[0] == Window(540, 1440 + 0, WindowKind.OFF_SHIFT)  # 17:00 to 08:00 next day (Shanghai)
     assert not [w for w in machines[services.machine_key(plant.m1)].windows]  # no calendar: always open
 
 
@@ -142,9 +154,9 @@ def test_run_stores_a_feasible_draft_and_publish_supersedes(plant, make_order):
     problem, keys = services.build_problem(session(), version.origin, services.BuildOptions())
     inverse = {v: k for k, v in keys.operations.items()}
     minutes = lambda t: int((t - version.origin).total_seconds() // 60)  # noqa: E731
-    result = p.Result(
-        status=p.SolveStatus.FEASIBLE, phase=p.Phase.HEURISTIC, objective={}, levels=(), lower_bound=None, seconds=0,
-        operations=tuple(p.ScheduledOperation(inverse[r.operation_id], next(o.job for o in problem.operations if o.key == inverse[r.operation_id]),
+    result = Result(
+        status=SolveStatus.FEASIBLE, phase=Phase.HEURISTIC, objective={}, levels=(), lower_bound=None, seconds=0,
+        operations=tuple(ScheduledTask(inverse[r.operation_id], next(o.job for o in problem.operations if o.key == inverse[r.operation_id]),
                                               services.machine_key(r.machine_id), minutes(r.start_at), minutes(r.end_at),
                                               minutes(r.start_at) - minutes(r.setup_start_at)) for r in rows))
     assert checker.check(problem, result) == []

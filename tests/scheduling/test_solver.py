@@ -4,24 +4,108 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
+from ortools.sat.python import cp_model
 
-from mes.scheduling.fjsplib import read_fjsplib
-from mes.scheduling.heuristic import Rule, default_rules, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import Phase, Progress, SolveStatus
-from mes.scheduling.solver import plan_result
+from mes.scheduling.engine import lns, priority_search, solver
+from mes.scheduling.engine.fjsplib import read_fjsplib
+from mes.scheduling.engine.generator import shop_problem
+from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import Phase, Progress, SolveStatus
+from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible, solve_checked
-from mes.scheduling.generator import shop_problem
-
-MK = Path("/work/shared/benchmarks/fjsp/brandimarte")
 
 
 @pytest.fixture(scope="module")
 def shop():
     return shop_problem(orders=25, seed=3)
+
+
+@pytest.fixture(scope="module")
+def small_shop():
+    """Few enough operations that CP-SAT gets the whole model for the whole time limit."""
+    return shop_problem(orders=10, seed=3)
+
+
+@dataclass
+class CpSatCall:
+    at: float  # the engine's clock when the call began
+    max_time_in_seconds: float
+    num_workers: int
+    wall_time: float = 0.0  # CP-SAT's own measure of the call
+
+
+class EngineClock:
+    """The engine's clock in a test, immune to machine load: it moves by a fixed step each time
+    the engine reads it, and each CP-SAT call lasts the whole time limit it was given (as if
+    every call used all of it). Every CP-SAT call is recorded; an engine still reading the
+    clock a second past its time limit, or calling CP-SAT too often, fails at once."""
+
+    STEP = 0.02
+
+    def __init__(self, time_limit: float, max_calls: int = 1000):
+        self.time_limit = time_limit
+        self.max_calls = max_calls
+        self.now = 1000.0
+        self.origin: float | None = None
+        self.calls: list[CpSatCall] = []
+        self.on_call = lambda call: None
+        self.lock = threading.Lock()
+
+    @property
+    def deadline(self) -> float:
+        return self.origin + self.time_limit
+
+    def monotonic(self) -> float:
+        with self.lock:
+            self.now += self.STEP
+            if self.origin is None:
+                self.origin = self.now  # solve() reads the clock first of all to set its deadline
+            elif self.now > self.deadline + 1.0:
+                raise RuntimeError(f"the engine is still at work {self.now - self.deadline:.2f} s past its time limit")
+            return self.now
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)  # anything else of the time module, unchanged
+
+    def solver_class(self) -> type:
+        clock, real = self, cp_model.CpSolver
+
+        class RecordingSolver(real):
+            def solve(self, *args, **kwargs):
+                with clock.lock:
+                    call = CpSatCall(clock.now, self.parameters.max_time_in_seconds, self.parameters.num_workers)
+                    clock.calls.append(call)
+                    if len(clock.calls) > clock.max_calls:
+                        raise RuntimeError(f"CP-SAT called {len(clock.calls)} times")
+                clock.on_call(call)
+                # Recorded as asked; run for at most a second past the limit, so a broken
+                # engine fails the test instead of hanging it.
+                self.parameters.max_time_in_seconds = min(call.max_time_in_seconds, clock.time_limit + 1.0)
+                try:
+                    return super().solve(*args, **kwargs)
+                finally:
+                    call.wall_time = self.wall_time
+                    with clock.lock:  # other threads may have moved the clock meanwhile
+                        clock.now = max(clock.now, call.at + call.max_time_in_seconds)
+
+        return RecordingSolver
+
+
+@pytest.fixture
+def engine_clock(monkeypatch):
+    """Install an EngineClock with the given time limit (call the fixture's value)."""
+    def install(time_limit: float, max_calls: int = 1000) -> EngineClock:
+        clock = EngineClock(time_limit, max_calls)
+        for module in (solver, lns, priority_search):
+            monkeypatch.setattr(module, "time", clock)
+        monkeypatch.setattr(cp_model, "CpSolver", clock.solver_class())
+        return clock
+
+    return install
 
 
 def test_every_dispatch_rule_gives_a_feasible_plan(shop):
@@ -40,7 +124,8 @@ def test_shop_plan_improves_on_the_heuristic(shop):
     assert result.phase in (Phase.CP_SAT, Phase.LNS, Phase.HEURISTIC)
 
 
-def test_progress_is_reported_and_improves(shop):
+def test_progress_is_reported_and_improves(shop, engine_clock):
+    engine_clock(3)
     seen: list[Progress] = []
     result = solve_checked(shop, time_limit=3, progress=seen.append)
     assert seen
@@ -50,19 +135,38 @@ def test_progress_is_reported_and_improves(shop):
     assert all(p.seconds <= 3.5 for p in seen)
 
 
-def test_stop_event_ends_the_search_with_the_best_plan(shop):
+@pytest.mark.parametrize("which", ["whole model", "neighbourhoods"])
+def test_stop_event_ends_the_search_with_the_best_plan(shop, small_shop, engine_clock, which):
+    # The stop comes while the first CP-SAT call runs: with the small shop that call has the
+    # whole minute, so only the stop request can end it early.
+    problem = small_shop if which == "whole model" else shop
+    clock = engine_clock(60, max_calls=10)
     stop = threading.Event()
-    threading.Timer(0.5, stop.set).start()
-    started = time.monotonic()
-    result = solve_checked(shop, time_limit=60, stop=stop)
-    assert time.monotonic() - started < 5
+    clock.on_call = lambda call: stop.set()
+    result = solve_checked(problem, time_limit=60, stop=stop)
     assert result.operations
+    assert len(clock.calls) == 1
+    if which == "whole model":
+        assert clock.calls[0].max_time_in_seconds > 50
+        assert clock.calls[0].wall_time < 30
 
 
-def test_time_limit_is_respected(shop):
-    started = time.monotonic()
-    solve_checked(shop, time_limit=1.5, workers=1)
-    assert time.monotonic() - started < 3.0
+@pytest.mark.parametrize("which", ["whole model", "neighbourhoods"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_time_limit_is_respected(shop, small_shop, engine_clock, which, workers):
+    # Measured on the engine's own clock (see EngineClock), not the wall clock: every CP-SAT
+    # call is given at most the time left, with the worker count asked for, and the engine
+    # stops by itself at its deadline.
+    problem = small_shop if which == "whole model" else shop
+    clock = engine_clock(1.5)
+    result = solve_checked(problem, time_limit=1.5, workers=workers)
+    assert clock.calls
+    for call in clock.calls:
+        assert call.num_workers <= workers
+        assert 0 < call.max_time_in_seconds <= 1.5
+        if workers == 1:  # one thread: the call begins when its limit was worked out
+            assert call.at + call.max_time_in_seconds <= clock.deadline + 0.01 + 1e-9
+    assert result.seconds <= 1.5 + 10 * EngineClock.STEP
 
 
 def test_zero_time_limit_still_returns_a_plan(shop):
@@ -71,9 +175,8 @@ def test_zero_time_limit_still_returns_a_plan(shop):
     assert result.status == SolveStatus.FEASIBLE
 
 
-@pytest.mark.skipif(not MK.exists(), reason="benchmark data not available")
-def test_brandimarte_mk01_is_solved_to_optimality():
-    problem = read_fjsplib(MK / "mk01.fjs")
+def test_brandimarte_mk01_is_solved_to_optimality(fjsp_data):
+    problem = read_fjsplib(fjsp_data / "brandimarte" / "mk01.fjs")
     result = solve_checked(problem, time_limit=10)
     assert result.status == SolveStatus.OPTIMAL
     assert result.levels == (40,)

@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
-    OperationStatus,
     Precedence,
     Problem,
     ProblemFileError,
+    Resource,
     Result,
     SetupMatrix,
+    Task,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
@@ -101,7 +101,7 @@ def problem_from_dict(data: Any, source: str = "<json>") -> Problem:
         raise r.fail("version", f"only version {VERSION} is known")
     machines = tuple(_machine(r, m, f"machines[{k}]") for k, m in enumerate(r.array(top.get("machines"), "machines")))
     jobs: list[Job] = []
-    operations: list[Operation] = []
+    operations: list[Task] = []
     precedences: list[Precedence] = []
     for k, raw in enumerate(r.array(top.get("jobs"), "jobs")):
         path = f"jobs[{k}]"
@@ -163,7 +163,7 @@ def problem_from_dict(data: Any, source: str = "<json>") -> Problem:
     )
 
 
-def _machine(r: _Reader, raw: Any, path: str) -> Machine:
+def _machine(r: _Reader, raw: Any, path: str) -> Resource:
     m = r.obj(raw, path, {"key", "work_center", "initial_family", "windows", "setups"})
     windows = []
     for k, w in enumerate(r.array(m.get("windows"), f"{path}.windows")):
@@ -190,7 +190,7 @@ def _machine(r: _Reader, raw: Any, path: str) -> Machine:
         if default < 0:
             raise r.fail(f"{spath}.default", "a setup cannot be negative")
         setups = SetupMatrix(default=default, changes=changes)
-    return Machine(
+    return Resource(
         key=r.string(m.get("key"), f"{path}.key"),
         windows=tuple(windows),
         setups=setups,
@@ -199,7 +199,7 @@ def _machine(r: _Reader, raw: Any, path: str) -> Machine:
     )
 
 
-def _operation(r: _Reader, raw: Any, job: str, path: str) -> Operation:
+def _operation(r: _Reader, raw: Any, job: str, path: str) -> Task:
     o = r.obj(raw, path, {
         "key", "durations", "family", "resumable", "status", "machine", "start", "end", "remaining",
         "pinned_machine", "pinned_start",
@@ -210,13 +210,13 @@ def _operation(r: _Reader, raw: Any, job: str, path: str) -> Operation:
     durations = {}
     for machine, minutes in durations_raw.items():
         durations[machine] = r.integer(minutes, f"{path}.durations.{machine}")
-    return Operation(
+    return Task(
         key=r.string(o.get("key"), f"{path}.key"),
         job=job,
         durations=durations,
         family=r.string(o.get("family"), f"{path}.family", optional=True),
         resumable=r.boolean(o.get("resumable", True), f"{path}.resumable"),
-        status=r.choice(o.get("status", "planned"), f"{path}.status", OperationStatus),
+        status=r.choice(o.get("status", "planned"), f"{path}.status", TaskStatus),
         machine=r.string(o.get("machine"), f"{path}.machine", optional=True),
         start=r.integer(o.get("start"), f"{path}.start", optional=True),
         end=r.integer(o.get("end"), f"{path}.end", optional=True),
@@ -228,7 +228,7 @@ def _operation(r: _Reader, raw: Any, job: str, path: str) -> Operation:
 
 def problem_to_dict(problem: Problem) -> dict:
     """The JSON document of a problem (jobs nest their operations, in problem order)."""
-    ops_by_job: dict[str, list[Operation]] = {job.key: [] for job in problem.jobs}
+    ops_by_job: dict[str, list[Task]] = {job.key: [] for job in problem.jobs}
     for op in problem.operations:
         ops_by_job.setdefault(op.job, []).append(op)
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "now": problem.now}
@@ -250,7 +250,7 @@ def problem_to_dict(problem: Problem) -> dict:
     return data
 
 
-def _machine_dict(m: Machine) -> dict:
+def _machine_dict(m: Resource) -> dict:
     entry: dict[str, Any] = {"key": m.key}
     if m.work_center is not None:
         entry["work_center"] = m.work_center
@@ -266,13 +266,13 @@ def _machine_dict(m: Machine) -> dict:
     return entry
 
 
-def _operation_dict(op: Operation) -> dict:
+def _operation_dict(op: Task) -> dict:
     entry: dict[str, Any] = {"key": op.key, "durations": dict(op.durations)}
     if op.family is not None:
         entry["family"] = op.family
     if not op.resumable:
         entry["resumable"] = False
-    if op.status != OperationStatus.PLANNED:
+    if op.status != TaskStatus.PLANNED:
         entry["status"] = str(op.status)
     for name in ("machine", "start", "end", "remaining", "pinned_machine", "pinned_start"):
         value = getattr(op, name)

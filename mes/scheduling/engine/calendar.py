@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 
-from mes.scheduling.problem import Window, WindowKind
+from mes.scheduling.engine.problem import Window, WindowKind
 
 # Far enough for any plan in minutes, small enough for CP-SAT's int64 arithmetic.
 INFINITY = 10**12

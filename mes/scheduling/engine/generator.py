@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Assignment,
     Job,
-    Machine,
     Objective,
-    Operation,
     Precedence,
     Problem,
+    Resource,
     Result,
     SetupMatrix,
+    Task,
     Term,
     Window,
     WindowKind,
@@ -76,7 +76,7 @@ def _setup_matrix(rng: random.Random, base: int) -> SetupMatrix:
 def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -> Problem:
     """The generated shop with ``orders`` work orders (about five operations each)."""
     rng = random.Random(seed)
-    machines: list[Machine] = []
+    machines: list[Resource] = []
     speed: dict[str, float] = {}
     by_center: dict[str, list[str]] = {}
     setups_by_center = {wc: _setup_matrix(rng, spec[2]) for wc, spec in WORK_CENTERS.items()}
@@ -85,7 +85,7 @@ def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -
             key = f"{wc}-{k + 1}"
             old = count > 1 and k == count - 1 or (count > 3 and k == count - 2)
             speed[key] = rng.uniform(1.3, 1.5) if old else 1.0
-            machines.append(Machine(
+            machines.append(Resource(
                 key=key,
                 windows=shift_windows(1 if old else 2, weeks_of_calendar),
                 setups=setups_by_center[wc],
@@ -95,22 +95,22 @@ def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -
             by_center.setdefault(wc, []).append(key)
 
     jobs: list[Job] = []
-    operations: list[Operation] = []
+    operations: list[Task] = []
     precedences: list[Precedence] = []
     for n in range(orders):
         key = f"WO{n + 1:04d}"
         family = rng.choice(FAMILIES)
         quantity = rng.choice([2, 5, 8, 10, 15, 20, 30])
         weight = rng.choices([1, 2, 5], weights=[70, 20, 10])[0]
-        ops: list[Operation] = []
+        ops: list[Task] = []
 
-        def add(wc: str, label: str) -> Operation:
+        def add(wc: str, label: str) -> Task:
             _, (lo, hi), _, rigid = WORK_CENTERS[wc]
             unit = rng.uniform(lo, hi)
             minutes = 20 + unit * quantity
             if rigid:
                 minutes = min(minutes, 240)
-            op = Operation(
+            op = Task(
                 key=f"{key}/{label}",
                 job=key,
                 durations={m: max(5, int(minutes * speed[m])) for m in by_center[wc]},
@@ -119,7 +119,7 @@ def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -
             ops.append(op)
             return op
 
-        def link(a: Operation, b: Operation) -> None:
+        def link(a: Task, b: Task) -> None:
             if quantity >= 10 and rng.random() < 0.15:
                 # Transfer batch: the next step starts once a fifth of the pieces are done.
                 first = max(5, (min(a.durations.values()) - 20) // 5)
@@ -128,7 +128,7 @@ def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -
             else:
                 precedences.append(Precedence(a.key, b.key))
 
-        def branch(prefix: str, length: int) -> list[Operation]:
+        def branch(prefix: str, length: int) -> list[Task]:
             centers = ["SAW"] + rng.sample(MACHINING, k=length - 1)
             if length >= 3 and rng.random() < 0.25:
                 centers[-1] = "HEAT"

@@ -1,4 +1,11 @@
-"""The scheduling problem and its result as plain dataclasses, free of any framework."""
+"""The scheduling problem and its result as plain dataclasses, free of any framework.
+
+The engine's names differ from the database's on purpose: a ``Task`` is what the engine plans
+for one work-order operation (``mes.orders.models.Operation``), a ``Resource`` what it knows of
+a machine (``mes.machines.models.Machine``), a ``ScheduledTask`` one line of its plan (stored as
+a ``mes.scheduling.models.ScheduledOperation``). Field names and file formats keep the shop's
+words (``operations``, ``machines``, ``machine``).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +23,8 @@ class WindowKind(enum.StrEnum):
     BREAKDOWN = "breakdown"
 
 
-class OperationStatus(enum.StrEnum):
-    """Where an operation stands on the shop floor when the plan is made."""
+class TaskStatus(enum.StrEnum):
+    """Where a task (operation) stands on the shop floor when the plan is made."""
 
     PLANNED = "planned"
     STARTED = "started"
@@ -80,8 +87,8 @@ class SetupMatrix:
 
 
 @dataclass(frozen=True)
-class Machine:
-    """A machine (resource that does one operation at a time) and its calendar.
+class Resource:
+    """A machine as the engine sees it: it does one task at a time, and has a calendar.
 
     ``initial_family`` is the setup family the machine is tooled for at ``Problem.now``;
     when None it is taken from the machine's latest finished operation, and if there is
@@ -107,8 +114,8 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Operation:
-    """One step of a job, done on exactly one of its eligible machines.
+class Task:
+    """One operation of a job, done on exactly one of its eligible machines.
 
     ``durations`` maps each eligible machine key to the working minutes needed there.
     A resumable operation pauses over off-shift windows (its elapsed time stretches);
@@ -125,7 +132,7 @@ class Operation:
     durations: Mapping[str, int]
     family: str | None = None
     resumable: bool = True
-    status: OperationStatus = OperationStatus.PLANNED
+    status: TaskStatus = TaskStatus.PLANNED
     machine: str | None = None
     start: int | None = None
     end: int | None = None
@@ -210,9 +217,9 @@ class Problem:
     previous schedule is given.
     """
 
-    machines: tuple[Machine, ...]
+    machines: tuple[Resource, ...]
     jobs: tuple[Job, ...]
-    operations: tuple[Operation, ...]
+    operations: tuple[Task, ...]
     precedences: tuple[Precedence, ...] = ()
     now: int = 0
     frozen_until: int | None = None
@@ -221,8 +228,8 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class ScheduledOperation:
-    """Where and when one operation runs; ``setup`` working minutes precede ``start``."""
+class ScheduledTask:
+    """Where and when one task (operation) runs; ``setup`` working minutes precede ``start``."""
 
     operation: str
     job: str
@@ -253,7 +260,7 @@ class Result:
 
     status: SolveStatus
     phase: Phase
-    operations: tuple[ScheduledOperation, ...]
+    operations: tuple[ScheduledTask, ...]
     objective: Mapping[Term, int]
     levels: tuple[int, ...]
     lower_bound: int | None
@@ -261,7 +268,7 @@ class Result:
     warnings: tuple[str, ...] = ()
     released: tuple[str, ...] = ()
 
-    def by_operation(self) -> dict[str, ScheduledOperation]:
+    def by_operation(self) -> dict[str, ScheduledTask]:
         return {op.operation: op for op in self.operations}
 
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from mes.scheduling.instance import Instance
-from mes.scheduling.model import Neighbourhood, ScheduleModel
-from mes.scheduling.plan import Plan, score
-from mes.scheduling.problem import Term
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.cpsat import Neighbourhood, ScheduleModel
+from mes.scheduling.engine.plan import Plan, score
+from mes.scheduling.engine.problem import Term
 
 
 @dataclass

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from mes.scheduling.calendar import Calendar
-from mes.scheduling.problem import (
+from mes.scheduling.engine.calendar import Calendar
+from mes.scheduling.engine.problem import (
     Objective,
-    OperationStatus,
     Problem,
     Reason,
     SchedulingError,
+    TaskStatus,
     Term,
 )
 
@@ -137,7 +137,7 @@ class Instance:
                     reasons.append(Reason("negative_duration", (op.key, machine_key), f"Operation {op.key!r} has a negative duration ({work}) on machine {machine_key!r}."))
                 else:
                     candidates.append((machine, work))
-            if not op.durations and op.status == OperationStatus.PLANNED:
+            if not op.durations and op.status == TaskStatus.PLANNED:
                 reasons.append(Reason("no_eligible_machine", (op.key,), f"Operation {op.key!r} has no eligible machine."))
             self.candidates.append(sorted(candidates))
 
@@ -238,13 +238,13 @@ class Instance:
         self.fixed: list[Fixed | None] = [None] * self.n
         latest_finished: dict[int, tuple[int, int]] = {}
         for i, op in enumerate(problem.operations):
-            if op.status == OperationStatus.PLANNED:
+            if op.status == TaskStatus.PLANNED:
                 continue
             machine = self.machine_index.get(op.machine) if op.machine is not None else None
             if machine is None or op.start is None:
                 reasons.append(Reason("incomplete_fixed_operation", (op.key,), f"The {op.status} operation {op.key!r} needs a known machine and a start."))
                 continue
-            if op.status == OperationStatus.FINISHED:
+            if op.status == TaskStatus.FINISHED:
                 if op.end is None or op.end < op.start:
                     reasons.append(Reason("incomplete_fixed_operation", (op.key,), f"The finished operation {op.key!r} needs an end not before its start."))
                     continue
@@ -290,7 +290,7 @@ class Instance:
     def _compile_pins(self, problem: Problem, reasons: list[Reason]) -> None:
         self.pinned_start: list[int | None] = [None] * self.n
         for i, op in enumerate(problem.operations):
-            if op.status != OperationStatus.PLANNED:
+            if op.status != TaskStatus.PLANNED:
                 continue
             candidates = self.candidates[i]
             if op.pinned_machine is not None:
@@ -345,7 +345,7 @@ class Instance:
             for i in range(self.n):
                 if self.prev_start[i] is None or self.prev_start[i] >= problem.frozen_until:
                     continue
-                if problem.operations[i].status != OperationStatus.PLANNED:
+                if problem.operations[i].status != TaskStatus.PLANNED:
                     continue
                 f = self.fixed[i]
                 if f is not None:

@@ -11,9 +11,9 @@ import random
 import time
 from collections.abc import Callable
 
-from mes.scheduling.heuristic import Rule, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.plan import Plan, score
+from mes.scheduling.engine.heuristic import Rule, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import Plan, score
 
 
 class PrioritySearch:

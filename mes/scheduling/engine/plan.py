@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from mes.scheduling.instance import Instance
-from mes.scheduling.problem import OperationStatus, Term
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.problem import TaskStatus, Term
 
 UNSET = -(10**15)
 
@@ -83,7 +83,7 @@ def evaluate(instance: Instance, plan: Plan) -> dict[Term, int]:
     changes = deviation = 0
     ops = instance.problem.operations
     for i in range(instance.n):
-        if instance.prev_machine[i] is None or ops[i].status != OperationStatus.PLANNED:
+        if instance.prev_machine[i] is None or ops[i].status != TaskStatus.PLANNED:
             continue
         changes += plan.machine[i] != instance.prev_machine[i]
         deviation += abs(plan.start[i] - instance.prev_start[i])

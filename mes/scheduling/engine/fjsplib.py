@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Job,
-    Machine,
     Objective,
-    Operation,
     Precedence,
     Problem,
     ProblemFileError,
+    Resource,
+    Task,
     Term,
 )
 
@@ -96,7 +96,7 @@ def parse_fjsplib(text: str, source: str = "<text>") -> Problem:
                     raise ProblemFileError(source, number, f"field {field}", f"machine {machine} is outside {low}..{high}")
 
     shift = 0 if zero_based else 1
-    machines = tuple(Machine(machine_key(m)) for m in range(num_machines))
+    machines = tuple(Resource(machine_key(m)) for m in range(num_machines))
     jobs = []
     operations = []
     precedences = []
@@ -112,7 +112,7 @@ def parse_fjsplib(text: str, source: str = "<text>") -> Problem:
                     raise ProblemFileError(source, number, f"field {field}", f"job {j + 1}, operation {o + 1} lists machine {machine} twice")
                 durations[key] = duration
             op_key = f"{job_key}.{o + 1}"
-            operations.append(Operation(op_key, job_key, durations))
+            operations.append(Task(op_key, job_key, durations))
             if previous is not None:
                 precedences.append(Precedence(previous, op_key))
             previous = op_key
@@ -128,7 +128,7 @@ def parse_fjsplib(text: str, source: str = "<text>") -> Problem:
 def write_fjsplib(problem: Problem) -> str:
     """FJSPLIB text of a problem made only of job chains (1-based machines)."""
     machine_number = {m.key: i + 1 for i, m in enumerate(problem.machines)}
-    by_job: dict[str, list[Operation]] = {job.key: [] for job in problem.jobs}
+    by_job: dict[str, list[Task]] = {job.key: [] for job in problem.jobs}
     for op in problem.operations:
         by_job[op.job].append(op)
     total = sum(len(op.durations) for op in problem.operations)

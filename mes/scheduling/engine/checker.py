@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from mes.scheduling.problem import (
+from mes.scheduling.engine.problem import (
     Objective,
-    OperationStatus,
     Problem,
     Result,
-    ScheduledOperation,
+    ScheduledTask,
+    TaskStatus,
     Term,
     Window,
     WindowKind,
@@ -73,7 +73,7 @@ def check(problem: Problem, result: Result) -> list[str]:
     machines = {m.key: m for m in problem.machines}
     windows = {m.key: _Windows(m.windows) for m in problem.machines}
     now = problem.now
-    planned: dict[str, ScheduledOperation] = {}
+    planned: dict[str, ScheduledTask] = {}
     for s in result.operations:
         if s.operation not in ops:
             errors.append(f"{s.operation}: not an operation of the problem")
@@ -99,12 +99,12 @@ def check(problem: Problem, result: Result) -> list[str]:
             errors.append(f"{key}: unknown machine {s.machine}")
             continue
         cal = windows[s.machine]
-        if op.status == OperationStatus.FINISHED:
+        if op.status == TaskStatus.FINISHED:
             fixed.add(key)
             if (s.machine, s.start, s.end) != (op.machine, op.start, op.end):
                 errors.append(f"{key}: finished operation moved")
             continue
-        if op.status == OperationStatus.STARTED:
+        if op.status == TaskStatus.STARTED:
             fixed.add(key)
             expected = max(op.start, now) if op.remaining == 0 else cal.end_after(now, op.remaining)
             if (s.machine, s.start, s.end) != (op.machine, op.start, expected):
@@ -150,7 +150,7 @@ def check(problem: Problem, result: Result) -> list[str]:
             errors.append(f"{key}: {s.start}-{s.end} overlaps {what} of {s.machine}")
 
     for p in problem.precedences:
-        if ops[p.after].status != OperationStatus.PLANNED:
+        if ops[p.after].status != TaskStatus.PLANNED:
             continue
         a, b = planned[p.before], planned[p.after]
         if p.finish_to_start is not None and b.start < a.end + p.finish_to_start:
@@ -179,11 +179,11 @@ def _check_machines(problem, planned, ops, jobs, windows, fixed) -> list[str]:
     last_finished: dict[str, tuple[int, str]] = {}
     for key, op in ops.items():
         s = planned[key]
-        if op.status == OperationStatus.FINISHED:
+        if op.status == TaskStatus.FINISHED:
             if s.machine not in last_finished or last_finished[s.machine][0] < s.end:
                 last_finished[s.machine] = (s.end, key)
             continue
-        if op.status == OperationStatus.STARTED:
+        if op.status == TaskStatus.STARTED:
             if op.remaining:
                 on_machine[s.machine].append((now, s.end, key))
             continue
@@ -236,7 +236,7 @@ def objective_values(problem: Problem, result: Result) -> dict[Term, int]:
     changes = deviation = 0
     for a in problem.previous:
         op = ops.get(a.operation)
-        if op is None or op.status != OperationStatus.PLANNED or a.operation not in by_op:
+        if op is None or op.status != TaskStatus.PLANNED or a.operation not in by_op:
             continue
         changes += by_op[a.operation].machine != a.machine
         deviation += abs(by_op[a.operation].start - a.start)

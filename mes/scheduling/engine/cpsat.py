@@ -9,6 +9,13 @@ a fixed-size interval, so no-overlap and setups (circuit arcs with setup gaps) n
 calendar logic. Elapsed start and end are linked to working time by one literal per
 calendar boundary an operation could cross, which stays cheap because every variable
 operation has a bounded start range.
+
+Every variable is named for what it is, with operation i, machine m and job j as indexes, so
+an exported model or a solver log reads back: ``s{i}``/``e{i}`` elapsed start and end,
+``x{i}_{m}`` machine choice, ``w{i}_{m}`` working start, ``start_past{i}_{m}_{b}`` /
+``end_past{i}_{m}_{b}`` calendar boundary b crossed, ``work{i}_{m}`` / ``fixed_work{i}_{m}``
+intervals, ``next{m}_{a}_{b}`` circuit arc (b right after a; ``depot`` at the ends),
+``idle{m}``, ``pin{i}``, ``T{j}``, ``C{j}``, ``Cmax``, ``deviation{i}``.
 """
 
 from __future__ import annotations
@@ -17,10 +24,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from mes.scheduling.calendar import INFINITY
-from mes.scheduling.instance import Instance
-from mes.scheduling.plan import Plan, decode, required_setup, timed
-from mes.scheduling.problem import OperationStatus, Term
+from mes.scheduling.engine.calendar import INFINITY
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import Plan, decode, required_setup, timed
+from mes.scheduling.engine.problem import TaskStatus, Term
 
 # Combined objective coefficients stay below this so CP-SAT's arithmetic is exact.
 MAX_OBJECTIVE = 2**52
@@ -235,7 +242,7 @@ class ScheduleModel:
                 previous = None
                 for boundary, delta in crossings:
                     if boundary <= o.whi:
-                        y = model.new_bool_var("")
+                        y = model.new_bool_var(f"start_past{i}_{o.machine}_{boundary}")
                         model.add(ws >= boundary).only_enforce_if(y)
                         model.add(ws <= boundary - 1).only_enforce_if(~y)
                         if previous is not None:
@@ -249,7 +256,7 @@ class ScheduleModel:
                         if threshold > o.whi:
                             pass
                         elif threshold > o.wlo:
-                            z = model.new_bool_var("")
+                            z = model.new_bool_var(f"end_past{i}_{o.machine}_{boundary}")
                             model.add(ws >= threshold).only_enforce_if(z)
                             model.add(ws <= threshold - 1).only_enforce_if(~z)
                             end_expr += delta * z
@@ -297,12 +304,12 @@ class ScheduleModel:
             intervals = []
             for i in consts:
                 ws = self.const_wstart[i]
-                intervals.append(model.new_fixed_size_interval_var(ws, self._const_wend(i) - ws, ""))
+                intervals.append(model.new_fixed_size_interval_var(ws, self._const_wend(i) - ws, f"fixed_work{i}_{m}"))
             for o in options:
                 if o.literal is True:
-                    o.interval = model.new_fixed_size_interval_var(o.wstart, o.work, "")
+                    o.interval = model.new_fixed_size_interval_var(o.wstart, o.work, f"work{o.op}_{m}")
                 else:
-                    o.interval = model.new_optional_fixed_size_interval_var(o.wstart, o.work, o.literal, "")
+                    o.interval = model.new_optional_fixed_size_interval_var(o.wstart, o.work, o.literal, f"work{o.op}_{m}")
                 intervals.append(o.interval)
             if len(intervals) > 1:
                 model.add_no_overlap(intervals)
@@ -360,8 +367,9 @@ class ScheduleModel:
             hint_next = self._incumbent_successors(m, nodes, depot)
             circuit = []
             incoming_max = [0] * len(nodes)
+            label = [str(node.op) for node in nodes] + ["depot"]
             for a, b, setup in arcs:
-                literal = model.new_bool_var("")
+                literal = model.new_bool_var(f"next{m}_{label[a]}_{label[b]}")
                 circuit.append((a, b, literal))
                 if hint_next is not None:
                     self.hints.append((literal, int(hint_next.get(a) == b)))
@@ -384,7 +392,7 @@ class ScheduleModel:
                 if node.literal is not True:
                     circuit.append((k, k, ~node.literal))
             if not mandatory:
-                empty = model.new_bool_var("")
+                empty = model.new_bool_var(f"idle{m}")
                 circuit.append((depot, depot, empty))
                 if hint_next is not None:
                     self.hints.append((empty, int(hint_next.get(depot) == depot)))
@@ -458,7 +466,7 @@ class ScheduleModel:
             if a not in self.is_variable and b not in self.is_variable:
                 continue
 
-            if ops[b].status != OperationStatus.PLANNED:
+            if ops[b].status != TaskStatus.PLANNED:
                 continue
             if arc.finish_to_start is not None:
                 model.add(self._time(b, "s") >= self._time(a, "e") + arc.finish_to_start)
@@ -580,7 +588,7 @@ class ScheduleModel:
             ops = inst.problem.operations
             for i in range(inst.n):
                 prev = inst.prev_machine[i]
-                if prev is None or ops[i].status != OperationStatus.PLANNED:
+                if prev is None or ops[i].status != TaskStatus.PLANNED:
                     continue
                 if i in self.is_variable:
                     literal = next((o.literal for o in self.options[i] if o.machine == prev), None)
@@ -597,13 +605,13 @@ class ScheduleModel:
             ops = inst.problem.operations
             for i in range(inst.n):
                 prev = inst.prev_start[i]
-                if prev is None or ops[i].status != OperationStatus.PLANNED:
+                if prev is None or ops[i].status != TaskStatus.PLANNED:
                     continue
                 if i in self.is_variable:
                     s = self.start[i]
                     lo, hi = self.start_range[i]
                     bound = max(abs(hi - prev), abs(prev - lo))
-                    d = model.new_int_var(0, bound, "")
+                    d = model.new_int_var(0, bound, f"deviation{i}")
                     model.add(d >= s - prev)
                     model.add(d >= prev - s)
                     expr += d

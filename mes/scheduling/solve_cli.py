@@ -1,6 +1,7 @@
 """`mes solve FILE`: plan an FJSPLIB or JSON problem file and print the plan as one JSON object.
 
-Needs no application context, so it also runs as ``python -m mes.scheduling.cli FILE``.
+Uses only the engine, click and the standard library (no application context, no database), so
+it also runs as ``python -m mes.scheduling.solve_cli FILE``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from mes.scheduling.fjsplib import parse_fjsplib
-from mes.scheduling.jsonformat import parse_problem, result_to_dict
-from mes.scheduling.problem import Problem, ProblemFileError, Result, SchedulingError, Term
-from mes.scheduling.solver import solve
+from mes.scheduling.engine.fjsplib import parse_fjsplib
+from mes.scheduling.engine.jsonformat import parse_problem, result_to_dict
+from mes.scheduling.engine.problem import Problem, ProblemFileError, Result, SchedulingError, Term
+from mes.scheduling.engine.solver import solve
 
 
 def detect_format(path: Path, text: str) -> str:

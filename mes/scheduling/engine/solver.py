@@ -14,20 +14,20 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from mes.scheduling.calendar import Calendar
-from mes.scheduling.heuristic import default_rules, dispatch
-from mes.scheduling.instance import Instance
-from mes.scheduling.lns import LargeNeighbourhoodSearch
-from mes.scheduling.model import Neighbourhood, ScheduleModel
-from mes.scheduling.plan import Plan, evaluate, levels, score
-from mes.scheduling.priority_search import PrioritySearch
-from mes.scheduling.problem import (
+from mes.scheduling.engine.calendar import Calendar
+from mes.scheduling.engine.heuristic import default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.lns import LargeNeighbourhoodSearch
+from mes.scheduling.engine.cpsat import Neighbourhood, ScheduleModel
+from mes.scheduling.engine.plan import Plan, evaluate, levels, score
+from mes.scheduling.engine.priority_search import PrioritySearch
+from mes.scheduling.engine.problem import (
     Phase,
     Problem,
     Progress,
     Reason,
     Result,
-    ScheduledOperation,
+    ScheduledTask,
     SchedulingError,
     SolveStatus,
     Term,
@@ -371,7 +371,7 @@ def plan_result(instance: Instance, plan: Plan, phase: Phase, status: SolveStatu
     """The public Result of an engine plan."""
     values = evaluate(instance, plan)
     operations = tuple(
-        ScheduledOperation(
+        ScheduledTask(
             operation=instance.op_keys[i],
             job=instance.job_keys[instance.job_of[i]],
             machine=instance.machine_keys[plan.machine[i]],

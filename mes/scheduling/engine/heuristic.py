@@ -14,8 +14,8 @@ import random
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from mes.scheduling.instance import Instance
-from mes.scheduling.plan import UNSET, Plan, required_setup
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import UNSET, Plan, required_setup
 
 
 @dataclass(frozen=True)
