@@ -52,9 +52,9 @@ def _register_blueprints(app: Flask) -> None:
     from mes.admin.views import bp as admin_bp
     from mes.api import init_api
     from mes.core.views import bp as core_bp
+    from mes.imports.views import bp as imports_bp
     from mes.machines.views import bp as machines_bp
     from mes.orders.views import bp as orders_bp
-    from mes.routing.import_views import bp as imports_bp
     from mes.routing.views import bp as routing_bp
     from mes.scheduling.views import bp as scheduling_bp
     from mes.shopfloor.views import bp as shopfloor_bp

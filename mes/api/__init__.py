@@ -9,10 +9,10 @@ api = Api()
 
 def init_api(app: Flask) -> None:
     from mes.api.auth import SECURITY_SCHEME
+    from mes.imports.api import blp as imports_blp
     from mes.machines.api import blp as machines_blp
     from mes.orders.api import blp as orders_blp
     from mes.routing.api import blp as routings_blp
-    from mes.routing.import_api import blp as imports_blp
 
     api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)

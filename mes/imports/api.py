@@ -11,8 +11,9 @@ from flask_smorest import Blueprint
 from mes.api.auth import token_required
 from mes.core.auth import Permission, can
 from mes.core.errors import Forbidden
-from mes.routing import importing
-from mes.routing.importing import ImportResult, Kind, RowError
+from mes.imports import services
+from mes.imports.columns import Kind
+from mes.imports.results import ImportResult, RowError
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports", description="Import routings and work orders")
 
@@ -61,6 +62,6 @@ def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
         return result.to_dict(), 422
     filename = upload.filename or ""
     if args["dry_run"]:
-        return importing.preview(chosen, filename, data, args["release"]).to_dict(), 200
-    result = importing.run(chosen, filename, data, args["release"])
+        return services.preview(chosen, filename, data, args["release"]).to_dict(), 200
+    result = services.run(chosen, filename, data, args["release"])
     return result.to_dict(), 201 if result.valid else 422
