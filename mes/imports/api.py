@@ -13,6 +13,7 @@ from mes.core.auth import Permission, can
 from mes.core.errors import Forbidden
 from mes.imports import services
 from mes.imports.columns import Kind
+from mes.imports.reading import UploadRefused
 from mes.imports.results import ImportResult, RowError
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports", description="Import routings and work orders")
@@ -49,7 +50,8 @@ class ImportResultSchema(ma.Schema):
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema, description="Dry run: whether the file is valid, what it would create, every problem.")
 @blp.alt_response(201, schema=ImportResultSchema, description="Imported: everything in one transaction.")
-@blp.alt_response(422, schema=ImportResultSchema, description="Invalid file: nothing was saved.")
+@blp.alt_response(422, schema=ImportResultSchema, description="Invalid file, or one refused unread (too large "
+                  "once unpacked, too many columns, an over-long cell), also on a dry run: nothing was saved.")
 @token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     chosen = Kind(kind)
@@ -61,7 +63,10 @@ def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
         result = ImportResult(chosen, errors=[RowError(None, "file", str(_l("Send the file as the multipart field “file”.")))])
         return result.to_dict(), 422
     filename = upload.filename or ""
-    if args["dry_run"]:
-        return services.preview(chosen, filename, data, args["release"]).to_dict(), 200
-    result = services.run(chosen, filename, data, args["release"])
+    try:
+        if args["dry_run"]:
+            return services.preview(chosen, filename, data, args["release"]).to_dict(), 200
+        result = services.run(chosen, filename, data, args["release"])
+    except UploadRefused as exc:
+        return ImportResult(chosen, errors=[exc.row_error()]).to_dict(), exc.status
     return result.to_dict(), 201 if result.valid else 422

@@ -6,16 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import re
+import struct
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from mes.core.errors import ValidationError
 from mes.imports.columns import COLUMNS, Kind
 from mes.imports.results import RowError, row_error
 
@@ -23,6 +27,33 @@ MAX_ROWS = 5000
 MAX_COLUMNS = 100
 # Rows read before giving up on a sheet padded with empty (formatted) rows.
 MAX_SCANNED_ROWS = 50_000
+MAX_CELL_CHARS = 10_000
+
+# What an uploaded workbook may unpack to. A 1 MB upload can hold a gigabyte of XML, and openpyxl
+# keeps whole shared-string tables, style sheets and every row it has not finished in memory: the
+# archive and its XML are checked, streaming and with bounded memory, before openpyxl sees them.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # all parts together, as declared and as actually unpacked
+MAX_PARTS = 1000
+MAX_RATIO = 200  # unpacked / packed size of one part ...
+RATIO_FROM_BYTES = 1024 * 1024  # ... checked for parts that unpack to more than this
+MAX_ROW_CELLS = 16_384  # Excel's own column limit
+MAX_ROW_ELEMENTS = 100_000  # XML elements inside one row or one shared string
+MAX_PART_ELEMENTS = 500_000  # XML elements of one part outside rows and shared strings
+MAX_XML_DEPTH = 64
+_CHUNK = 64 * 1024
+
+
+class UploadRefused(ValidationError):
+    """A file refused before it is read through: it would unpack or parse beyond the limits that
+    keep the server's memory bounded. Raised rather than listed among the rows' problems, so that
+    the request ends in a 4xx whoever calls."""
+
+    def __init__(self, message: Any, cell: tuple[int | None, str] = (None, ""), **params: Any) -> None:
+        super().__init__(message, **params)
+        self.row, self.column = cell  # where in the file, when known
+
+    def row_error(self) -> RowError:
+        return RowError(self.row, self.column, self.text())
 
 
 class Unreadable(Exception):
@@ -69,26 +100,241 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _csv_rows(data: bytes) -> Iterator[list[Any]]:
+def _bounded(row: int, cells: Sequence[Any]) -> Sequence[Any]:
+    """A row within the column and cell-length limits; refused (naming the cell) otherwise."""
+    for i, value in enumerate(cells):
+        if value is None or value == "":
+            continue
+        if i >= MAX_COLUMNS:
+            raise UploadRefused(_l("Row %(row)s has a value in column %(column)s; a file may have at most %(max)s columns."),
+                                (row, column_letter(i)), row=row, column=column_letter(i), max=MAX_COLUMNS)
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise UploadRefused(_l("The cell in row %(row)s, column %(column)s holds more than %(max)s characters."),
+                                (row, column_letter(i)), row=row, column=column_letter(i), max=MAX_CELL_CHARS)
+    return cells[:MAX_COLUMNS]
+
+
+def _csv_rows(data: bytes) -> Iterator[Sequence[Any]]:
     text = decode_text(data)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
-        yield from reader
+        for number, row in enumerate(reader, start=1):
+            yield _bounded(number, row)
     except csv.Error as exc:
         raise Unreadable(_l("The CSV file is malformed near row %(row)s.", row=reader.line_num)) from exc
 
 
+_UNREADABLE_XLSX = _l("The file is not a readable Excel workbook (.xlsx).")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local file header
+
+
+def _check_workbook(data: bytes) -> None:
+    """Unpack every part of the archive as a stream, counting what it really unpacks to (a
+    part's declared size can lie), and scan its XML for what openpyxl would have to hold in
+    memory. Refuses the file with UploadRefused, or Unreadable when it is damaged."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, struct.error) as exc:
+        raise Unreadable(_UNREADABLE_XLSX) from exc
+    if len(parts) > MAX_PARTS:
+        raise UploadRefused(_l("The workbook holds more than %(max)s parts."), max=MAX_PARTS)
+    too_large = UploadRefused(_l("The workbook unpacks to more than %(max)s MB. Save only the sheet to import, "
+                                 "or split the file."), max=MAX_UNPACKED_BYTES // (1024 * 1024))
+    if sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES:
+        raise too_large
+    for part in parts:
+        if part.file_size > RATIO_FROM_BYTES and part.file_size > MAX_RATIO * max(part.compress_size, 1):
+            raise UploadRefused(_l("The workbook is packed unusually tightly (a part unpacks to %(ratio)s times its "
+                                   "size) and is refused as a possible compression bomb."),
+                                ratio=part.file_size // max(part.compress_size, 1))
+    budget = MAX_UNPACKED_BYTES
+    for part in parts:
+        # Every part is scanned as XML (openpyxl finds its parts through the package's own
+        # index, whatever they are called) until it shows it is not: the first byte after any
+        # whitespace or byte order mark is not "<".
+        scanner: _XmlScanner | None = _XmlScanner()
+        sniffing = True
+        for chunk in _unpack(data, part, budget, too_large):
+            budget -= len(chunk)
+            if sniffing:
+                first = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+                if first:
+                    sniffing = False
+                    if first not in (b"<", b"\xff", b"\xfe"):
+                        scanner = None
+            if scanner is not None:
+                scanner = scanner.feed(chunk)
+        if scanner is not None:
+            scanner.close()
+
+
+def _unpack(data: bytes, part: zipfile.ZipInfo, budget: int, too_large: UploadRefused) -> Iterator[bytes]:
+    """One part's bytes as actually unpacked, in bounded chunks; stops past its declared size
+    or past ``budget``, whatever the zip headers claim."""
+    if part.flag_bits & 0x1 or part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise Unreadable(_UNREADABLE_XLSX)  # encrypted, or a compression Excel never writes
+    header = data[part.header_offset:part.header_offset + _LOCAL_HEADER.size]
+    if len(header) < _LOCAL_HEADER.size or not header.startswith(b"PK\x03\x04"):
+        raise Unreadable(_UNREADABLE_XLSX)
+    fields = _LOCAL_HEADER.unpack(header)
+    start = part.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10]
+    packed = memoryview(data)[start:start + part.compress_size]
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS) if part.compress_type == zipfile.ZIP_DEFLATED else None
+    produced, crc, offset, tail = 0, 0, 0, b""
+    while True:
+        if inflater is None:
+            chunk = bytes(packed[offset:offset + _CHUNK])
+            offset += len(chunk)
+            done = offset >= len(packed)
+        else:
+            source = tail or packed[offset:offset + _CHUNK]
+            if not tail:
+                offset += len(source)
+            chunk = inflater.decompress(source, _CHUNK)
+            tail = inflater.unconsumed_tail
+            done = inflater.eof or (offset >= len(packed) and not tail and not chunk)
+        produced += len(chunk)
+        if produced > part.file_size:
+            raise UploadRefused(_l("The workbook's parts unpack to more than its index says; it is refused."))
+        if produced > budget:
+            raise too_large
+        crc = zlib.crc32(chunk, crc)
+        if chunk:
+            yield chunk
+        if done:
+            break
+    if produced != part.file_size or crc != part.CRC or (inflater is not None and not inflater.eof):
+        raise Unreadable(_UNREADABLE_XLSX)
+
+
+class _XmlScanner:
+    """Streams one XML part through expat and refuses what openpyxl could not hold in bounded
+    memory: over-long cells and shared strings, rows with too many cells, too many elements,
+    deep nesting. Keeps only counters. A part that is not well-formed stops the scan there: the
+    parser behind openpyxl stops at the same place."""
+
+    def __init__(self) -> None:
+        self.parser = expat.ParserCreate(namespace_separator="}")
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+        self.parser.CharacterDataHandler = self._text
+        self.parser.EntityDeclHandler = self._entity
+        self.depth = 0
+        self.elements = 0  # outside rows and shared strings: openpyxl may keep all of them
+        self.container: str | None = None  # "row" or "si" while inside one
+        self.container_depth = 0
+        self.inner = 0
+        self.row = 0
+        self.cells = 0
+        self.column = 0
+        self.in_cell = False
+        self.chars = 0
+
+    def feed(self, chunk: bytes) -> _XmlScanner | None:
+        try:
+            self.parser.Parse(chunk, False)
+        except expat.ExpatError:
+            return None
+        return self
+
+    def close(self) -> None:
+        try:
+            self.parser.Parse(b"", True)
+        except expat.ExpatError:
+            pass
+
+    def _entity(self, *args: Any) -> None:
+        raise Unreadable(_UNREADABLE_XLSX)  # entity declarations: what defusedxml refuses too
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise self._complex()
+        tag = name.rpartition("}")[2]
+        if self.container is None:
+            self.elements += 1
+            if self.elements > MAX_PART_ELEMENTS:
+                raise self._complex()
+            if tag in ("row", "si"):
+                self.container, self.container_depth, self.inner, self.chars = tag, self.depth, 0, 0
+                if tag == "row":
+                    self.row = _number(attrs.get("r"), self.row + 1)
+                    self.cells = self.column = 0
+            return
+        self.inner += 1
+        if self.inner > MAX_ROW_ELEMENTS:
+            raise self._crowded()
+        if self.container == "row" and tag == "c":
+            self.cells += 1
+            self.column = _column_number(attrs.get("r"), self.column + 1)
+            if self.cells > MAX_ROW_CELLS or self.column > MAX_ROW_CELLS:
+                raise self._crowded()
+            self.in_cell, self.chars = True, 0
+
+    def _end(self, name: str) -> None:
+        if self.container == "row" and self.in_cell and self.depth == self.container_depth + 1:
+            self.in_cell = False
+        if self.container is not None and self.depth == self.container_depth:
+            self.container, self.in_cell = None, False
+        self.depth -= 1
+
+    def _text(self, text: str) -> None:
+        if self.container == "si" or self.in_cell:
+            self.chars += len(text)
+            if self.chars <= MAX_CELL_CHARS:
+                return
+            if self.container == "si":
+                raise UploadRefused(_l("The workbook holds a text of more than %(max)s characters; "
+                                       "a cell may hold at most %(max)s."), max=MAX_CELL_CHARS)
+            column = column_letter(self.column - 1)
+            raise UploadRefused(_l("The cell in row %(row)s, column %(column)s holds more than %(max)s characters."),
+                                (self.row, column), row=self.row, column=column, max=MAX_CELL_CHARS)
+
+    def _crowded(self) -> UploadRefused:
+        if self.container == "row":
+            return UploadRefused(_l("Row %(row)s of the workbook holds more than %(max)s cells."), (self.row, ""),
+                                 row=self.row, max=MAX_ROW_CELLS)
+        return self._complex()
+
+    def _complex(self) -> UploadRefused:
+        return UploadRefused(_l("The workbook is too complex to read (more than %(max)s elements in one part)."),
+                             max=MAX_PART_ELEMENTS)
+
+
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 10 else default
+
+
+def _column_number(reference: str | None, default: int) -> int:
+    """The 1-based column of a cell reference such as "AB12"."""
+    letters = (reference or "").rstrip("0123456789$").lstrip("$").upper()
+    if not letters or len(letters) > 3 or not letters.isalpha() or not letters.isascii():
+        return default
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
 def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
     # openpyxl parses through defusedxml when it is installed (a hard dependency): no XML bombs.
-    unreadable = _l("The file is not a readable Excel workbook (.xlsx).")
+    # Sizes are its blind spot: those are checked first.
+    _check_workbook(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise Unreadable(unreadable) from exc
+        raise Unreadable(_UNREADABLE_XLSX) from exc
     try:
         if not workbook.worksheets:
             return
-        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        sheet = workbook.worksheets[0]
+        # Rows as long as their last cell (at most MAX_ROW_CELLS, checked above), so that a value
+        # past the last allowed column is refused rather than silently cut off.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        number = 0
         while True:
             # The parser meets whatever the upload holds (broken XML, refused entities): any
             # failure of its own is a file the user must fix, not a server error.
@@ -97,8 +343,9 @@ def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
             except StopIteration:
                 return
             except Exception as exc:  # noqa: BLE001
-                raise Unreadable(unreadable) from exc
-            yield row
+                raise Unreadable(_UNREADABLE_XLSX) from exc
+            number += 1
+            yield _bounded(number, row)
     finally:
         workbook.close()
 

@@ -13,6 +13,7 @@ from mes.core.errors import Forbidden, ValidationError
 from mes.core.web import render, wants_fragment
 from mes.imports import reading, services, templates
 from mes.imports.columns import COLUMNS, Kind
+from mes.imports.reading import UploadRefused
 from mes.imports.results import ImportResult, RowError
 from mes.orders.models import Priority, WorkOrderStatus
 from mes.routing.models import RoutingStatus
@@ -55,6 +56,11 @@ def no_file(kind: Kind) -> ImportResult:
     return ImportResult(kind, errors=[RowError(None, "file", str(_l("Choose a file to import.")))])
 
 
+def refused(kind: Kind, exc: UploadRefused) -> ImportResult:
+    """A file refused unread, shown where every other problem of a file is shown."""
+    return ImportResult(kind, errors=[exc.row_error()])
+
+
 def _labels() -> dict[str, str]:
     labels = {s.value: s.label for s in WorkOrderStatus}
     labels.update({s.value: s.label for s in RoutingStatus})
@@ -85,8 +91,13 @@ def preview() -> Response:
     kind = require_kind(request.form.get("kind"))
     release = bool(request.form.get("release"))
     upload = uploaded()
-    result = services.preview(kind, *upload, release=release) if upload else no_file(kind)
-    return _page(kind, result, release, status=200 if upload else 422)
+    if upload is None:
+        return _page(kind, no_file(kind), release, status=422)
+    try:
+        result = services.preview(kind, *upload, release=release)
+    except UploadRefused as exc:
+        return _page(kind, refused(kind, exc), release, status=exc.status)
+    return _page(kind, result, release)
 
 
 @bp.route("/run", methods=["POST"])
@@ -95,7 +106,12 @@ def run() -> Response:
     kind = require_kind(request.form.get("kind"))
     release = bool(request.form.get("release"))
     upload = uploaded()
-    result = services.run(kind, *upload, release=release) if upload else no_file(kind)
+    if upload is None:
+        return _page(kind, no_file(kind), release, status=422)
+    try:
+        result = services.run(kind, *upload, release=release)
+    except UploadRefused as exc:
+        return _page(kind, refused(kind, exc), release, status=exc.status)
     return _page(kind, result, release, status=200 if result.valid else 422)
 
 
