@@ -46,13 +46,13 @@ class ImportResultSchema(ma.Schema):
 
 
 @blp.route('/<any(routings, "work-orders"):kind>', methods=["POST"])
+@token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)  # before the upload is parsed
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema, description="Dry run: whether the file is valid, what it would create, every problem.")
 @blp.alt_response(201, schema=ImportResultSchema, description="Imported: everything in one transaction.")
 @blp.alt_response(422, schema=ImportResultSchema, description="Invalid file, or one refused unread (too large "
                   "once unpacked, too many columns, an over-long cell), also on a dry run: nothing was saved.")
-@token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     chosen = Kind(kind)
     if not can(chosen.permission):

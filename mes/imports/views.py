@@ -21,7 +21,7 @@ from mes.routing.models import RoutingStatus
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types itself
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 

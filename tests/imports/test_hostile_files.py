@@ -1,6 +1,6 @@
 """Hostile spreadsheets: decompression bombs (honest and lying zip headers), over-long cells, too
 many columns, cells or XML elements are refused with a localized 4xx through the page and the API,
-in bounded memory."""
+in bounded memory; the API authenticates before it parses an upload."""
 from __future__ import annotations
 
 import io
@@ -325,3 +325,22 @@ def test_the_page_handles_a_gigabyte_bomb_in_bounded_memory(plant, as_role):
     response, peak, grown = peak_while(lambda: page_post(client, bomb, **{"HX-Request": "true"}))
     assert response.status_code == 422
     assert peak < 200 * MB and grown < 200 * MB, (peak, grown)
+
+
+def test_the_api_authenticates_before_it_parses_the_upload(plant, client):
+    for token in (None, "mes_not-a-token"):
+        r = api_post(client, shared_string_bomb(), token)
+        assert r.status_code == 401 and r.get_json()["code"] == "unauthorized"
+    r = client.post("/api/v1/imports/work-orders", data=b"--broken\r\nnot multipart at all",
+                    content_type="multipart/form-data; boundary=broken")
+    assert r.status_code == 401
+    # Arguments that fail their schema are not looked at either: no 422 for the anonymous.
+    r = api_post(client, shared_string_bomb(), None, dry_run="perhaps", release="[]")
+    assert r.status_code == 401 and r.get_json()["code"] == "unauthorized"
+
+
+def test_csv_template_content_type_names_its_charset_once(plant, as_role):
+    r = as_role("planner").get("/import/template/work-orders.csv")
+    assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+    r = as_role("planner").get("/import/template/work-orders.xlsx")
+    assert r.headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
