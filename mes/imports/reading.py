@@ -17,7 +17,6 @@ from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 from mes.core.errors import ValidationError
 from mes.imports.columns import COLUMNS, Kind
@@ -191,7 +190,10 @@ def _unpack(data: bytes, part: zipfile.ZipInfo, budget: int, too_large: UploadRe
             source = tail or packed[offset:offset + _CHUNK]
             if not tail:
                 offset += len(source)
-            chunk = inflater.decompress(source, _CHUNK)
+            try:
+                chunk = inflater.decompress(source, _CHUNK)
+            except zlib.error as exc:
+                raise Unreadable(_UNREADABLE_XLSX) from exc
             tail = inflater.unconsumed_tail
             done = inflater.eof or (offset >= len(packed) and not tail and not chunk)
         produced += len(chunk)
@@ -235,14 +237,14 @@ class _XmlScanner:
     def feed(self, chunk: bytes) -> _XmlScanner | None:
         try:
             self.parser.Parse(chunk, False)
-        except expat.ExpatError:
+        except (expat.ExpatError, LookupError, ValueError):  # not well-formed, or an unknown encoding
             return None
         return self
 
     def close(self) -> None:
         try:
             self.parser.Parse(b"", True)
-        except expat.ExpatError:
+        except (expat.ExpatError, LookupError, ValueError):
             pass
 
     def _entity(self, *args: Any) -> None:
@@ -324,7 +326,7 @@ def _xlsx_rows(data: bytes) -> Iterator[Sequence[Any]]:
     _check_workbook(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001  (broken XML in any part, as while reading rows below)
         raise Unreadable(_UNREADABLE_XLSX) from exc
     try:
         if not workbook.worksheets:

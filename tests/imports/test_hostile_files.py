@@ -279,6 +279,11 @@ def test_damaged_or_encrypted_archives_stay_unreadable_not_refused():
     short = _replace(good, "xl/worksheets/sheet1.xml", (deflate(b"<x/>"), 400, zlib.crc32(b"<x/>")))
     _, errors = reading.read_file(Kind.WORK_ORDERS, "o.xlsx", short)
     assert "not a readable Excel workbook" in errors[0].message
+    # Broken XML anywhere, or an encoding nobody knows, is the file's problem, not a server error.
+    for strings in (SHARED_HEAD + b"P-1</t></x></sst>", b'<?xml version="1.0" encoding="UTF-b"?><sst/>'):
+        broken = workbook(SHARED_ROW, **{"xl/sharedStrings.xml": strings})
+        _, errors = reading.read_file(Kind.WORK_ORDERS, "o.xlsx", broken)
+        assert "not a readable Excel workbook" in errors[0].message
 
 
 def test_too_many_rows_stop_the_reading_early():
