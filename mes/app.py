@@ -17,7 +17,7 @@ from mes.core.views import bp as core_bp
 from mes.machines.views import bp as machines_bp
 from mes.orders.views import bp as orders_bp
 from mes.reports.views import bp as reports_bp
-from mes.routing.import_views import bp as imports_bp
+from mes.imports.views import bp as imports_bp
 from mes.routing.views import bp as routing_bp
 from mes.scheduling.views import bp as scheduling_bp
 from mes.shopfloor.views import bp as shopfloor_bp

@@ -1,19 +1,20 @@
-"""The JSON API under /api/v1: bearer tokens, JSON errors, an OpenAPI document."""
+"""The JSON API under /api/v1: collects every package's API blueprint into one OpenAPI document
+(bearer tokens and JSON errors are in mes.core.api)."""
 from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
 
+from mes.core.api import SECURITY_SCHEME
+from mes.imports.api import blp as imports_blp
+from mes.machines.api import blp as machines_blp
+from mes.orders.api import blp as orders_blp
+from mes.routing.api import blp as routings_blp
+
 api = Api()
 
 
 def init_api(app: Flask) -> None:
-    from mes.core.api import SECURITY_SCHEME
-    from mes.machines.api import blp as machines_blp
-    from mes.orders.api import blp as orders_blp
-    from mes.routing.api import blp as routings_blp
-    from mes.routing.import_api import blp as imports_blp
-
     api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     csrf = app.extensions["csrf"]

@@ -11,7 +11,7 @@ from mes.admin.services import create_token
 from mes.core.db import session
 from mes.orders.models import WorkOrder, WorkOrderStatus
 from mes.routing.models import Routing, RoutingStatus
-from tests.routing.test_import import DUE, ORDER_HEADER, ROUTING_HEADER, csv_bytes, xlsx_bytes
+from tests.imports.test_import import DUE, ORDER_HEADER, ROUTING_HEADER, csv_bytes, xlsx_bytes
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from mes.core.db import session, transaction
 from mes.core.models import AuditEntry
+from mes.imports import cells, reading, results, services, templates
+from mes.imports.columns import Kind
 from mes.machines.models import WorkCenter
 from mes.orders.models import Priority, WorkOrder, WorkOrderStatus
-from mes.routing import importing
-from mes.routing.importing import Kind
 from mes.routing.models import Product, Routing, RoutingEdge, RoutingStatus
 
 TODAY = dt.date.today()
@@ -46,7 +46,7 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
-def errors_at(result: importing.ImportResult) -> dict[tuple[int | None, str], str]:
+def errors_at(result: results.ImportResult) -> dict[tuple[int | None, str], str]:
     return {(e.row, e.column): e.message for e in result.errors}
 
 
@@ -60,24 +60,24 @@ def count(model: type) -> int:
 
 def test_decoding_utf8_with_and_without_bom_gbk_and_utf16():
     text = "产品,数量\nP-1,5\n"
-    assert importing.decode_text(text.encode("utf-8")) == text
-    assert importing.decode_text(text.encode("utf-8-sig")) == text
-    assert importing.decode_text(text.encode("gbk")) == text
-    assert importing.decode_text(text.encode("utf-16")) == text
+    assert reading.decode_text(text.encode("utf-8")) == text
+    assert reading.decode_text(text.encode("utf-8-sig")) == text
+    assert reading.decode_text(text.encode("gbk")) == text
+    assert reading.decode_text(text.encode("utf-16")) == text
 
 
 def test_binary_junk_is_refused_with_a_clear_message():
     junk = bytes(range(256)) * 8
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "orders.csv", junk)
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "orders.csv", junk)
     assert table is None and len(errors) == 1
     assert errors[0].row is None and "neither a CSV text file" in errors[0].message
-    _, errors = importing.read_file(Kind.WORK_ORDERS, "orders.xlsx", b"not a zip at all")
+    _, errors = reading.read_file(Kind.WORK_ORDERS, "orders.xlsx", b"not a zip at all")
     assert "not a readable Excel workbook" in errors[0].message
-    _, errors = importing.read_file(Kind.WORK_ORDERS, "orders.xlsx", b"PK\x03\x04broken zip")
+    _, errors = reading.read_file(Kind.WORK_ORDERS, "orders.xlsx", b"PK\x03\x04broken zip")
     assert "not a readable Excel workbook" in errors[0].message
-    _, errors = importing.read_file(Kind.WORK_ORDERS, "orders.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
+    _, errors = reading.read_file(Kind.WORK_ORDERS, "orders.xls", b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     assert ".xls" in errors[0].message
-    _, errors = importing.read_file(Kind.WORK_ORDERS, "orders.csv", b"")
+    _, errors = reading.read_file(Kind.WORK_ORDERS, "orders.csv", b"")
     assert "empty" in errors[0].message
 
 
@@ -85,14 +85,14 @@ def test_binary_junk_is_refused_with_a_clear_message():
 def test_delimiter_is_sniffed(delimiter):
     data = csv_bytes([["product", "quantity", "due_date"], ["P-1", "1,5" if delimiter != "," else "15", DUE]],
                      delimiter=delimiter)
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data)
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data)
     assert not errors
     assert table.rows[0][1]["product"] == "P-1"
 
 
 def test_headers_match_case_width_aliases_and_units():
     data = csv_bytes([[" Product ", "QUANTITY", "交期", "Release-Date", "优先级（紧急程度）", "备注*"], ["P-1", "3", DUE, "", "", ""]])
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data)
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data)
     assert not errors
     assert set(table.headers) == {"product", "quantity", "due_date", "release_date", "priority", "note"}
     assert table.column("due_date") == "交期"
@@ -100,7 +100,7 @@ def test_headers_match_case_width_aliases_and_units():
 
 def test_wrong_columns_are_named_in_row_1_before_any_row_is_checked():
     data = csv_bytes([["product", "qty_ordered", "customer", "customer"], ["P-1", "x", "A", "B"]])
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data)
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data)
     assert table is None
     found = {(e.row, e.column): e.message for e in errors}
     assert "Unknown column" in found[(1, "qty_ordered")]
@@ -112,46 +112,46 @@ def test_wrong_columns_are_named_in_row_1_before_any_row_is_checked():
 
 def test_blank_rows_keep_excel_row_numbers_and_headerless_cells_are_refused():
     data = csv_bytes([["product", "quantity", "due_date"], [], ["P-1", "2", DUE], ["P-1", "2", DUE, "extra"]])
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data)
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data)
     assert table is None
     assert (errors[0].row, errors[0].column) == (4, "D")
-    table, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data.rsplit(b"\r\n", 2)[0] + b"\r\n")
+    table, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data.rsplit(b"\r\n", 2)[0] + b"\r\n")
     assert [row for row, _ in table.rows] == [3]
 
 
 def test_row_count_is_capped(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    monkeypatch.setattr(reading, "MAX_ROWS", 3)
     data = csv_bytes([["product", "quantity", "due_date"]] + [["P-1", "1", DUE]] * 4)
-    _, errors = importing.read_file(Kind.WORK_ORDERS, "x.csv", data)
+    _, errors = reading.read_file(Kind.WORK_ORDERS, "x.csv", data)
     assert errors[0].row == 5 and "more than 3 rows" in errors[0].message
 
 
 def test_cell_values():
-    assert importing.parse_int(10.0) == 10 and importing.parse_int("1,200") == 1200 and importing.parse_int("１２") == 12
+    assert cells.parse_int(10.0) == 10 and cells.parse_int("1,200") == 1200 and cells.parse_int("１２") == 12
     for bad in (10.5, "10.5", "ten", True):
-        with pytest.raises(importing.CellError):
-            importing.parse_int(bad)
-    assert importing.parse_date(dt.datetime(2030, 1, 5, 0, 0)) == dt.date(2030, 1, 5)
-    assert importing.parse_date("2030/1/5") == importing.parse_date("2030-01-05") == dt.date(2030, 1, 5)
-    assert importing.parse_date("2030年1月5日") == dt.date(2030, 1, 5)
+        with pytest.raises(cells.CellError):
+            cells.parse_int(bad)
+    assert cells.parse_date(dt.datetime(2030, 1, 5, 0, 0)) == dt.date(2030, 1, 5)
+    assert cells.parse_date("2030/1/5") == cells.parse_date("2030-01-05") == dt.date(2030, 1, 5)
+    assert cells.parse_date("2030年1月5日") == dt.date(2030, 1, 5)
     for bad in ("05.01.2030", "2030-02-30", "soon"):
-        with pytest.raises(importing.CellError):
-            importing.parse_date(bad)
-    assert [importing.parse_bool(v) for v in ("yes", "是", "1", 1, "no", "否", "FALSE", None)] == [True] * 4 + [False] * 4
-    assert importing.parse_priority("紧急") == Priority.URGENT and importing.parse_priority("High") == Priority.HIGH
-    assert importing.parse_predecessors(None) is None and importing.parse_predecessors("0") == []
-    assert importing.parse_predecessors("10，20") == [10, 20]
-    machines = importing.parse_machines("L02:15:2.5； L03:10:2, L04")
+        with pytest.raises(cells.CellError):
+            cells.parse_date(bad)
+    assert [cells.parse_bool(v) for v in ("yes", "是", "1", 1, "no", "否", "FALSE", None)] == [True] * 4 + [False] * 4
+    assert cells.parse_priority("紧急") == Priority.URGENT and cells.parse_priority("High") == Priority.HIGH
+    assert cells.parse_predecessors(None) is None and cells.parse_predecessors("0") == []
+    assert cells.parse_predecessors("10，20") == [10, 20]
+    machines = cells.parse_machines("L02:15:2.5； L03:10:2, L04")
     assert [(m.code, m.setup, m.run) for m in machines] == [
         ("L02", Decimal("15.000"), Decimal("2.500")), ("L03", Decimal("10.000"), Decimal("2.000")), ("L04", None, None)]
 
 
 def test_export_neutralises_formulas_and_import_reads_them_back():
-    data = importing.write_csv(["customer", "note"], [["=HYPERLINK(1)", "-5 pieces"], ["@SUM", "plain"]])
+    data = templates.write_csv(["customer", "note"], [["=HYPERLINK(1)", "-5 pieces"], ["@SUM", "plain"]])
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[1] == ["'=HYPERLINK(1)", "'-5 pieces"] and rows[2][0] == "'@SUM"
-    assert importing.clean(rows[1][0]) == "=HYPERLINK(1)"
+    assert reading.clean(rows[1][0]) == "=HYPERLINK(1)"
 
 
 # --- checking against the plant -----------------------------------------------------------------
@@ -179,7 +179,7 @@ def test_preview_names_every_bad_routing_row_and_saves_nothing(plant, empty_cent
         ["NEW-1", "", "", "10", "Saw", "TURN", "", "5", "1", "", "", ""],           # 12: new product without name/family
         ["NEW-2", "Bolt", "ZZ", "10", "Saw", "TURN", "", "5", "1", "", "", ""],     # 13: unknown family
     ]
-    result = importing.preview(Kind.ROUTINGS, "r.csv", csv_bytes(rows))
+    result = services.preview(Kind.ROUTINGS, "r.csv", csv_bytes(rows))
     assert not result.valid and result.created == []
     found = errors_at(result)
     assert "No machine can do this operation" in found[(3, "machines")]
@@ -206,7 +206,7 @@ def test_precedence_cycle_is_reported_on_its_rows(plant):
             ["P-2", "", "", "20", "B", "TURN", "", "5", "1", "", "", ""],
             ["P-2", "", "", "30", "C", "TURN", "", "5", "1", "", "", "20"],
             ["P-2", "", "", "40", "D", "TURN", "", "5", "1", "", "", "40"]]
-    found = errors_at(importing.preview(Kind.ROUTINGS, "r.csv", csv_bytes(rows)))
+    found = errors_at(services.preview(Kind.ROUTINGS, "r.csv", csv_bytes(rows)))
     assert "cycle" in found[(2, "predecessors")] and "cycle" in found[(4, "predecessors")]
     assert found[(5, "predecessors")] == "An operation cannot precede itself."
 
@@ -225,7 +225,7 @@ def test_preview_names_every_bad_work_order_row(plant, make_order):
         ["", "", "", "", "", "", "", ""],                           # blank: skipped
         ["", "P-1", "", DUE, "", "", "x" * 130, ""],                # 10: no quantity, long customer
     ]
-    result = importing.preview(Kind.WORK_ORDERS, "o.csv", csv_bytes(rows))
+    result = services.preview(Kind.WORK_ORDERS, "o.csv", csv_bytes(rows))
     found = errors_at(result)
     assert found[(3, "quantity")] == "The quantity must be at least 1."
     assert found[(4, "quantity")] == "Enter a whole number."
@@ -245,17 +245,17 @@ def test_a_file_with_one_bad_row_imports_nothing(plant):
     rows = [ORDER_HEADER] + [[f"B-{i}", "P-1", "5", DUE, "", "", "", ""] for i in range(5)]
     rows[3][2] = "0"
     before = count(AuditEntry)
-    result = importing.run(Kind.WORK_ORDERS, "o.csv", csv_bytes(rows))
+    result = services.run(Kind.WORK_ORDERS, "o.csv", csv_bytes(rows))
     assert not result.valid and errors_at(result) == {(4, "quantity"): "The quantity must be at least 1."}
     assert count(WorkOrder) == 0 and count(AuditEntry) == before
 
 
 def test_an_order_that_cannot_be_released_is_an_error_with_release_only(plant):
     data = csv_bytes([ORDER_HEADER, ["", "P-2", "5", DUE, "", "", "", ""]])
-    assert importing.preview(Kind.WORK_ORDERS, "o.csv", data).valid
-    found = errors_at(importing.preview(Kind.WORK_ORDERS, "o.csv", data, release=True))
+    assert services.preview(Kind.WORK_ORDERS, "o.csv", data).valid
+    found = errors_at(services.preview(Kind.WORK_ORDERS, "o.csv", data, release=True))
     assert "no released routing" in found[(2, "product")]
-    assert not importing.run(Kind.WORK_ORDERS, "o.csv", data, release=True).valid
+    assert not services.run(Kind.WORK_ORDERS, "o.csv", data, release=True).valid
     assert count(WorkOrder) == 0
 
 
@@ -269,10 +269,10 @@ def test_gbk_csv_with_chinese_headers_and_values_imports(plant, make_order):
     data = csv_bytes(rows, encoding="gbk")
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
-    preview = importing.preview(Kind.WORK_ORDERS, "工单.csv", data)
+    preview = services.preview(Kind.WORK_ORDERS, "工单.csv", data)
     assert preview.valid, preview.errors
     assert [(o["number"], o["quantity"]) for o in preview.created] == [("GB-001", 20), (None, 8)]
-    result = importing.run(Kind.WORK_ORDERS, "工单.csv", data)
+    result = services.run(Kind.WORK_ORDERS, "工单.csv", data)
     assert result.committed
     session().rollback()
     first = session().scalar(select(WorkOrder).where(WorkOrder.number == "GB-001"))
@@ -287,7 +287,7 @@ def test_gbk_routing_with_chinese_headers_creates_the_product(plant):
     rows = [["产品编码", "产品名称", "产品族", "工序号", "工序", "工作中心", "设备", "准备时间", "单件时间", "检验", "前序"],
             ["齿轮-01", "齿轮", "FA", "10", "车削", "TURN", "L-NEW：15：2.5；L-OLD：30：4", "", "", "否", ""],
             ["齿轮-01", "", "", "20", "铣齿", "MILL", "", "20", "3.5", "是", ""]]
-    result = importing.run(Kind.ROUTINGS, "gbk.csv", csv_bytes(rows, encoding="gbk"))
+    result = services.run(Kind.ROUTINGS, "gbk.csv", csv_bytes(rows, encoding="gbk"))
     assert result.committed, result.errors
     session().rollback()
     product = session().scalar(select(Product).where(Product.code == "齿轮-01"))
@@ -301,7 +301,7 @@ def test_gbk_routing_with_chinese_headers_creates_the_product(plant):
 def test_utf8_bom_and_semicolon_csv(plant):
     data = b"\xef\xbb\xbf" + csv_bytes([["Number", "Product", "Quantity", "Due_Date", "Customer"],
                                          ["SC-1", "P-1", "7", DUE, "Müller; Söhne"]], delimiter=";")
-    result = importing.run(Kind.WORK_ORDERS, "eu.csv", data)
+    result = services.run(Kind.WORK_ORDERS, "eu.csv", data)
     assert result.committed, result.errors
     session().rollback()
     order = session().scalar(select(WorkOrder).where(WorkOrder.number == "SC-1"))
@@ -314,9 +314,9 @@ def test_xlsx_with_date_and_float_cells(plant):
             ["X-1", "P-1", 10.0, due, (TODAY + dt.timedelta(days=1)).strftime("%Y/%m/%d"), "normal", "Acme", None],
             ["X-2", "P-1", 10.5, due, None, None, None, None],
             [None, 1001.0, 4, 46000.0, None, None, None, None]]
-    found = errors_at(importing.preview(Kind.WORK_ORDERS, "o.xlsx", xlsx_bytes(rows)))
+    found = errors_at(services.preview(Kind.WORK_ORDERS, "o.xlsx", xlsx_bytes(rows)))
     assert found == {(3, "quantity"): "Enter a whole number.", (4, "product"): "Unknown product 1001."}
-    result = importing.run(Kind.WORK_ORDERS, "o.xlsx", xlsx_bytes(rows[:2]))
+    result = services.run(Kind.WORK_ORDERS, "o.xlsx", xlsx_bytes(rows[:2]))
     assert result.committed
     session().rollback()
     order = session().scalar(select(WorkOrder).where(WorkOrder.number == "X-1"))
@@ -331,10 +331,10 @@ def test_routing_import_makes_a_new_draft_version_with_parallel_branches(plant):
             ["P-1", "", "", "40", "Assemble", "MILL", "", "", 2.25, "", "yes", "20,30"],
             ["P-1", "", "", "50", "Pack", "MILL", "", "", "0.5", "", "", ""]]
     data = xlsx_bytes(rows)
-    preview = importing.preview(Kind.ROUTINGS, "r.xlsx", data)
+    preview = services.preview(Kind.ROUTINGS, "r.xlsx", data)
     assert preview.created == [{"product": "P-1", "product_name": "Shaft", "new_product": False, "version_no": 2,
                                 "operations": 5, "status": "draft", "routing_id": None}]
-    result = importing.run(Kind.ROUTINGS, "r.xlsx", data)
+    result = services.run(Kind.ROUTINGS, "r.xlsx", data)
     assert result.committed
     session().rollback()
     new = session().get(Routing, result.created[0]["routing_id"])
@@ -352,11 +352,11 @@ def test_release_option_releases_routings_and_orders(plant):
     rows = [ROUTING_HEADER,
             ["P-2", "", "", "10", "Turn", "TURN", "", "10", "2", "", "", ""],
             ["P-1", "", "", "10", "Turn only", "TURN", "", "10", "2", "", "", ""]]
-    result = importing.run(Kind.ROUTINGS, "r.csv", csv_bytes(rows), release=True)
+    result = services.run(Kind.ROUTINGS, "r.csv", csv_bytes(rows), release=True)
     assert result.committed and [r["status"] for r in result.created] == ["released", "released"]
     session().rollback()
     assert session().get(Routing, plant.routing_id).status == RoutingStatus.OBSOLETE
-    orders = importing.run(Kind.WORK_ORDERS, "o.csv", csv_bytes([ORDER_HEADER, ["R-1", "P-2", "5", DUE, "", "", "", ""]]),
+    orders = services.run(Kind.WORK_ORDERS, "o.csv", csv_bytes([ORDER_HEADER, ["R-1", "P-2", "5", DUE, "", "", "", ""]]),
                            release=True)
     assert orders.committed and orders.created[0]["status"] == "released"
     session().rollback()
@@ -420,7 +420,7 @@ def test_templates_download_and_parse_back_cleanly(plant, as_role):
                 else:
                     workbook = openpyxl.load_workbook(io.BytesIO(r.data))
                     assert len(workbook.worksheets) == 2  # the example sheet, then the column guide
-                preview = importing.preview(Kind(kind), f"template.{fmt}", r.data, release=True)
+                preview = services.preview(Kind(kind), f"template.{fmt}", r.data, release=True)
                 assert preview.valid, (kind, fmt, locale, preview.errors)
                 assert len(preview.created) == (1 if kind == "routings" else 2)
 

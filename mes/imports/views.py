@@ -11,15 +11,17 @@ from flask_babel import get_locale, lazy_gettext as _l
 from mes.core.auth import Permission, can, requires
 from mes.core.errors import Forbidden, ValidationError
 from mes.core.web import render, wants_fragment
+from mes.imports import reading, services, templates
+from mes.imports.columns import COLUMNS, Kind
+from mes.imports.reading import UploadRefused
+from mes.imports.results import ImportResult, RowError
 from mes.orders.models import Priority, WorkOrderStatus
-from mes.routing import importing
-from mes.routing.importing import ImportResult, Kind, RowError
 from mes.routing.models import RoutingStatus
 
 bp = Blueprint("imports", __name__, url_prefix="/import")
 
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to text types itself
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
@@ -54,6 +56,11 @@ def no_file(kind: Kind) -> ImportResult:
     return ImportResult(kind, errors=[RowError(None, "file", str(_l("Choose a file to import.")))])
 
 
+def refused(kind: Kind, exc: UploadRefused) -> ImportResult:
+    """A file refused unread, shown where every other problem of a file is shown."""
+    return ImportResult(kind, errors=[exc.row_error()])
+
+
 def _labels() -> dict[str, str]:
     labels = {s.value: s.label for s in WorkOrderStatus}
     labels.update({s.value: s.label for s in RoutingStatus})
@@ -64,7 +71,7 @@ def _labels() -> dict[str, str]:
 def _page(kind: Kind, result: ImportResult | None = None, release: bool = False, status: int = 200,
           full_only: bool = False) -> Response:
     context: dict[str, Any] = dict(kinds=allowed_kinds(), kind=kind, release=release, result=result,
-                                   columns=importing.COLUMNS, labels=_labels(), max_rows=importing.MAX_ROWS,
+                                   columns=COLUMNS, labels=_labels(), max_rows=reading.MAX_ROWS,
                                    oob=not full_only and wants_fragment())
     return render("imports/page.html", None if full_only else "imports/_result.html", status=status, **context)
 
@@ -84,8 +91,13 @@ def preview() -> Response:
     kind = require_kind(request.form.get("kind"))
     release = bool(request.form.get("release"))
     upload = uploaded()
-    result = importing.preview(kind, *upload, release=release) if upload else no_file(kind)
-    return _page(kind, result, release, status=200 if upload else 422)
+    if upload is None:
+        return _page(kind, no_file(kind), release, status=422)
+    try:
+        result = services.preview(kind, *upload, release=release)
+    except UploadRefused as exc:
+        return _page(kind, refused(kind, exc), release, status=exc.status)
+    return _page(kind, result, release)
 
 
 @bp.route("/run", methods=["POST"])
@@ -94,7 +106,12 @@ def run() -> Response:
     kind = require_kind(request.form.get("kind"))
     release = bool(request.form.get("release"))
     upload = uploaded()
-    result = importing.run(kind, *upload, release=release) if upload else no_file(kind)
+    if upload is None:
+        return _page(kind, no_file(kind), release, status=422)
+    try:
+        result = services.run(kind, *upload, release=release)
+    except UploadRefused as exc:
+        return _page(kind, refused(kind, exc), release, status=exc.status)
     return _page(kind, result, release, status=200 if result.valid else 422)
 
 
@@ -104,6 +121,6 @@ def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""
     chosen = require_kind(kind)
     locale = get_locale()
-    body = importing.template_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
+    body = templates.template_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)

@@ -11,8 +11,10 @@ from flask_smorest import Blueprint
 from mes.core.api import token_required
 from mes.core.auth import Permission, can
 from mes.core.errors import Forbidden
-from mes.routing import importing
-from mes.routing.importing import ImportResult, Kind, RowError
+from mes.imports import services
+from mes.imports.columns import Kind
+from mes.imports.reading import UploadRefused
+from mes.imports.results import ImportResult, RowError
 
 blp = Blueprint("api_imports", __name__, url_prefix="/api/v1/imports", description="Import routings and work orders")
 
@@ -44,12 +46,13 @@ class ImportResultSchema(ma.Schema):
 
 
 @blp.route('/<any(routings, "work-orders"):kind>', methods=["POST"])
+@token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)  # before the upload is parsed
 @blp.arguments(ImportQuerySchema, location="query")
 @blp.arguments(ImportFileSchema, location="files")
 @blp.response(200, ImportResultSchema, description="Dry run: whether the file is valid, what it would create, every problem.")
 @blp.alt_response(201, schema=ImportResultSchema, description="Imported: everything in one transaction.")
-@blp.alt_response(422, schema=ImportResultSchema, description="Invalid file: nothing was saved.")
-@token_required(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@blp.alt_response(422, schema=ImportResultSchema, description="Invalid file, or one refused unread (too large "
+                  "once unpacked, too many columns, an over-long cell), also on a dry run: nothing was saved.")
 def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
     chosen = Kind(kind)
     if not can(chosen.permission):
@@ -60,7 +63,10 @@ def import_file(args: dict[str, Any], files: dict[str, Any], kind: str) -> Any:
         result = ImportResult(chosen, errors=[RowError(None, "file", str(_l("Send the file as the multipart field “file”.")))])
         return result.to_dict(), 422
     filename = upload.filename or ""
-    if args["dry_run"]:
-        return importing.preview(chosen, filename, data, args["release"]).to_dict(), 200
-    result = importing.run(chosen, filename, data, args["release"])
+    try:
+        if args["dry_run"]:
+            return services.preview(chosen, filename, data, args["release"]).to_dict(), 200
+        result = services.run(chosen, filename, data, args["release"])
+    except UploadRefused as exc:
+        return ImportResult(chosen, errors=[exc.row_error()]).to_dict(), exc.status
     return result.to_dict(), 201 if result.valid else 422

@@ -1,0 +1,74 @@
+"""What each kind of import file holds: its columns, their accepted headers and their meaning."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from flask_babel import LazyString, lazy_gettext as _l
+
+from mes.core.auth import Permission
+
+
+class Kind(enum.StrEnum):
+    ROUTINGS = "routings"
+    WORK_ORDERS = "work-orders"
+
+    @property
+    def label(self) -> str:
+        return str(KIND_LABELS[self])
+
+    @property
+    def permission(self) -> Permission:
+        """What a user needs to import this kind (a planner may edit orders but not routings)."""
+        return Permission.EDIT_ROUTINGS if self == Kind.ROUTINGS else Permission.EDIT_ORDERS
+
+
+KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders")}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    required: bool
+    aliases: tuple[str, ...]  # the first one is the Chinese header of the template
+    help: LazyString
+
+    @property
+    def chinese(self) -> str:
+        return self.aliases[0]
+
+
+PRODUCT_ALIASES = ("产品编码", "产品", "产品代码", "物料编码", "零件号", "product_code")
+
+COLUMNS: dict[Kind, tuple[Column, ...]] = {
+    Kind.ROUTINGS: (
+        Column("product", True, PRODUCT_ALIASES, _l("Product code.")),
+        Column("product_name", False, ("产品名称", "品名"), _l("Name of a new product; only needed to create it.")),
+        Column("family", False, ("产品族", "产品系列", "family_code"), _l("Product family code of a new product.")),
+        Column("seq", True, ("工序号", "序号", "sequence"), _l("Operation number, unique per product (10, 20, 30 …).")),
+        Column("operation", True, ("工序", "工序名称", "operation_name"), _l("Name of the operation.")),
+        Column("work_center", True, ("工作中心", "工作中心编码", "workcenter"), _l("Work center code.")),
+        Column("machines", False, ("设备", "机台", "机床", "machine"),
+               _l("Eligible machines as code:setup minutes:run minutes per piece, separated by semicolons "
+                  "(L02:15:2.5; L03:10:2). Empty: any machine of the work center with the row's times.")),
+        Column("setup_min", False, ("准备时间", "调机时间", "setup", "setup_minutes"), _l("Setup minutes.")),
+        Column("run_min", False, ("单件时间", "加工时间", "run", "run_minutes"), _l("Run minutes per piece.")),
+        Column("transfer_batch", False, ("转序批量", "传递批量"), _l("Pieces passed on to the next operation at a time.")),
+        Column("inspection", False, ("检验", "是否检验", "inspection_required"), _l("Inspection required: yes or no.")),
+        Column("predecessors", False, ("前序", "前道工序", "紧前工序"),
+               _l("Operation numbers this one waits for (10,20). Empty: the previous operation; 0: none.")),
+        Column("drawing", False, ("图号",), _l("Drawing number.")),
+        Column("program", False, ("程序号", "程序", "program_no"), _l("NC program number.")),
+        Column("instructions", False, ("作业指导", "工艺说明", "作业说明", "说明"), _l("Work instructions.")),
+    ),
+    Kind.WORK_ORDERS: (
+        Column("number", False, ("工单号", "工单编号", "work_order", "order_number"), _l("Work order number; generated when empty.")),
+        Column("product", True, PRODUCT_ALIASES, _l("Product code.")),
+        Column("quantity", True, ("数量", "工单数量", "计划数量", "qty"), _l("Pieces to make.")),
+        Column("due_date", True, ("交期", "交货日期", "到期日", "due"), _l("Due date (YYYY-MM-DD).")),
+        Column("release_date", False, ("下达日期", "计划下达日期", "开工日期"), _l("Earliest start (YYYY-MM-DD).")),
+        Column("priority", False, ("优先级",), _l("low, normal, high or urgent (低, 普通, 高, 紧急).")),
+        Column("customer", False, ("客户", "客户名称"), _l("Customer.")),
+        Column("note", False, ("备注", "notes"), _l("Note.")),
+    ),
+}
