@@ -7,12 +7,22 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 
+from sqlalchemy import select
+from waitress import serve
+
+from mes import demo as demo_plant
+from mes.admin import services as admin_services
 from mes.app import create_app
+from mes.core import audit, migrate
+from mes.core.db import get_db, session
+from mes.core.errors import DomainError
+from mes.core.models import Role, User
+from mes.scheduling import services as scheduling
+from mes.scheduling.models import ScheduleStatus, ScheduleVersion
+from mes.scheduling.solve_cli import solve_command
 
 
 def _app(*_args: object) -> object:
-    from mes.core import audit
-
     audit.set_actor(audit.Actor(None, "cli"))
     return create_app()
 
@@ -37,8 +47,6 @@ def db() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the database schema."""
-    from mes.core import migrate
-
     migrate.upgrade(current_app, revision)
     click.echo(f"database at revision {migrate.current_revision(current_app)}")
 
@@ -48,8 +56,6 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Go back to an older schema revision."""
-    from mes.core import migrate
-
     migrate.downgrade(current_app, revision)
     click.echo(f"database at revision {migrate.current_revision(current_app)}")
 
@@ -57,8 +63,6 @@ def db_downgrade(revision: str) -> None:
 @db.command("current")
 @with_appcontext
 def db_current() -> None:
-    from mes.core import migrate
-
     click.echo(migrate.current_revision(current_app) or "empty")
 
 
@@ -81,10 +85,6 @@ def user() -> None:
 def user_add(username: str, display_name: str | None, roles: tuple[str, ...], password: str | None,
              employee_no: str | None, pin: str | None, badge: str | None, locale: str | None) -> None:
     """Create a user."""
-    from mes.admin import services
-    from mes.core.errors import DomainError
-    from mes.core.models import Role
-
     if password is None and set(roles) - {"worker"} and sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if password is not None and len(password) < 8:
@@ -92,7 +92,7 @@ def user_add(username: str, display_name: str | None, roles: tuple[str, ...], pa
     if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
         raise click.ClickException("a PIN is 4 to 8 digits")
     try:
-        user_id = services.create_user(services.UserInput(
+        user_id = admin_services.create_user(admin_services.UserInput(
             username=username, display_name=display_name or username, roles=[Role(r) for r in roles],
             employee_no=employee_no, password=password, badge=badge, pin=pin, locale=locale,
         ))
@@ -114,21 +114,13 @@ def token() -> None:
 @with_appcontext
 def token_create(username: str, name: str, days: int | None) -> None:
     """Create an API token for USERNAME and print it (it is shown only once)."""
-    from sqlalchemy import select
-
-    from mes.admin import services
-    from mes.core.db import session
-    from mes.core.models import User
-
     user_id = session().scalar(select(User.id).where(User.username == username))
     if user_id is None:
         raise click.ClickException(f"no user named {username}")
-    click.echo(services.create_token(user_id, name, days))
+    click.echo(admin_services.create_token(user_id, name, days))
 
 
 def _serve(host: str, port: int, threads: int) -> None:
-    from waitress import serve
-
     serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="mes")
 
 
@@ -140,8 +132,6 @@ def _serve(host: str, port: int, threads: int) -> None:
 @with_appcontext
 def run(host: str, port: int, threads: int, upgrade: bool) -> None:
     """Serve the application (waitress)."""
-    from mes.core import migrate
-
     if upgrade:
         migrate.upgrade(current_app)
     click.echo(f"mes serving on http://{host}:{port}/")
@@ -155,9 +145,6 @@ def run(host: str, port: int, threads: int, upgrade: bool) -> None:
 @with_appcontext
 def demo(host: str, port: int, serve: bool) -> None:
     """Create the database if needed, seed a demo job shop when it is empty, and serve it."""
-    from mes import demo as demo_plant
-    from mes.core import migrate
-
     migrate.upgrade(current_app)
     if demo_plant.is_empty():
         click.echo("seeding the demo plant ...")
@@ -182,33 +169,21 @@ def schedule() -> None:
 @with_appcontext
 def schedule_run(time_limit: int, workers: int, publish: bool) -> None:
     """Plan all released work orders now (and optionally publish the plan)."""
-    from mes.core.db import get_db
-    from mes.scheduling import services
-    from mes.scheduling.models import ScheduleStatus, ScheduleVersion
-
-    schedule_id = services.start_run(time_limit=time_limit, workers=workers, wait=True)
+    schedule_id = scheduling.start_run(time_limit=time_limit, workers=workers, wait=True)
     with get_db().read_session() as s:
         version = s.get(ScheduleVersion, schedule_id)
         if version.status == ScheduleStatus.FAILED:
-            raise click.ClickException(f"schedule {schedule_id} failed: " + "; ".join(services.notes(version)))
-        for note in services.notes(version):
+            raise click.ClickException(f"schedule {schedule_id} failed: " + "; ".join(scheduling.notes(version)))
+        for note in scheduling.notes(version):
             click.echo(f"note: {note}")
         click.echo(f"schedule {schedule_id}: {version.solver_status} ({version.phase}) in {version.seconds} s, "
                    f"objective {version.objective_json}")
     if publish:
-        services.publish(schedule_id, None)
+        scheduling.publish(schedule_id, None)
         click.echo(f"schedule {schedule_id} published")
 
 
-def _register_optional() -> None:
-    try:
-        from mes.scheduling.solve_cli import solve_command
-    except ImportError:
-        return
-    cli.add_command(solve_command, "solve")
-
-
-_register_optional()
+cli.add_command(solve_command, "solve")
 
 
 def main() -> None:

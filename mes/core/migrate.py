@@ -5,7 +5,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from flask import Flask
+
+from mes.core.db import get_db
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -34,10 +37,6 @@ def downgrade(app: Flask, revision: str) -> None:
 
 
 def current_revision(app: Flask) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    from mes.core.db import get_db
-
     with app.app_context(), get_db().engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
