@@ -126,7 +126,7 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         keys.machines[key] = m.id
         keys.labels[key] = m.code
         engine_machines.append(Resource(key=key, windows=tuple(windows), setups=matrices.get(m.work_center_id),
-                                         work_center=m.work_center.code))
+                                        work_center=m.work_center.code))
     available = {m.id for m in machines}
 
     orders = s.scalars(
@@ -177,7 +177,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
     family = f"f{product_family[order.product_id]}"
     release = max(0, minutes_between(origin, day_start(order.release_date))) if order.release_date else 0
     job = Job(key=job_key, release=release, due=minutes_between(origin, day_end(order.due_date)),
-                weight=order.priority.weight, family=family)
+              weight=order.priority.weight, family=family)
     gone = {op.id for op in order.operations if op.status in (OperationStatus.DONE, OperationStatus.SKIPPED)}
     edges = graph.bypass(graph.effective_edges(precedence_nodes(order)), gone)
     by_id = {op.id: op for op in order.operations}
@@ -222,7 +222,7 @@ def _order_parts(order: WorkOrder, keys: Keys, by_wc: dict[int, list[Machine]], 
             first = min(_runs(before, by_wc), default=Decimal(0)) * batch
             last = min(_runs(after, by_wc), default=Decimal(0)) * batch
             precedences.append(Precedence(op_key(pred), op_key(succ), finish_to_start=None,
-                                            start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
+                                          start_to_start=_working_minutes(first), end_to_end=_working_minutes(last)))
         else:
             precedences.append(Precedence(op_key(pred), op_key(succ)))
     keys.jobs[job_key] = order.id

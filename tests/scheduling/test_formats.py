@@ -80,7 +80,7 @@ def rich_problem() -> Problem:
     return Problem(
         machines=(
             Resource("M1", windows=(Window(480, 1440), Window(2000, 2100, WindowKind.BREAKDOWN)),
-                    setups=SetupMatrix(default=20, changes={("a", "b"): 5}), initial_family="a", work_center="WC1"),
+                     setups=SetupMatrix(default=20, changes={("a", "b"): 5}), initial_family="a", work_center="WC1"),
             Resource("M2"),
         ),
         jobs=(Job("W1", release=10, due=900, weight=3, family="a"), Job("W2", family="b")),

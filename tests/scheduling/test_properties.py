@@ -52,7 +52,7 @@ def problems(draw, pins: bool = True, history: bool = True, max_ops: int = 3):
             changes = {(a, b): draw(st.integers(0, 12)) for a in FAMILIES for b in FAMILIES if a != b and draw(st.booleans())}
             setups = SetupMatrix(default=draw(st.integers(0, 10)), changes=changes)
         machines.append(Resource(f"M{m}", windows=draw(windows()), setups=setups,
-                                initial_family=draw(st.sampled_from([None] + FAMILIES))))
+                                 initial_family=draw(st.sampled_from([None] + FAMILIES))))
     keys = [m.key for m in machines]
     jobs, operations, precedences, previous = [], [], [], []
     busy: set[str] = set()  # a machine runs one started operation at a time
@@ -77,7 +77,7 @@ def problems(draw, pins: bool = True, history: bool = True, max_ops: int = 3):
             elif pins and draw(st.integers(0, 10)) == 0:
                 fields["pinned_start"] = draw(st.integers(0, 120))
             op = Task(f"{job}.{o}", job, durations, family=draw(st.sampled_from([None] + FAMILIES)),
-                           resumable=draw(st.booleans()), **fields)
+                      resumable=draw(st.booleans()), **fields)
             if history and draw(st.integers(0, 3)) == 0 and op.status == TaskStatus.PLANNED:
                 previous.append(Assignment(op.key, draw(st.sampled_from(eligible)), draw(st.integers(0, 100))))
             if ops:

@@ -157,8 +157,8 @@ def test_run_stores_a_feasible_draft_and_publish_supersedes(plant, make_order):
     result = Result(
         status=SolveStatus.FEASIBLE, phase=Phase.HEURISTIC, objective={}, levels=(), lower_bound=None, seconds=0,
         operations=tuple(ScheduledTask(inverse[r.operation_id], next(o.job for o in problem.operations if o.key == inverse[r.operation_id]),
-                                              services.machine_key(r.machine_id), minutes(r.start_at), minutes(r.end_at),
-                                              minutes(r.start_at) - minutes(r.setup_start_at)) for r in rows))
+                                       services.machine_key(r.machine_id), minutes(r.start_at), minutes(r.end_at),
+                                       minutes(r.start_at) - minutes(r.setup_start_at)) for r in rows))
     assert checker.check(problem, result) == []
     services.publish(first, version.version)
     second = services.start_run(time_limit=2, workers=1, wait=True)
