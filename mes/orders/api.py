@@ -17,7 +17,6 @@ from mes.operations.schemas import OperationSchema, operation_input, operation_j
 from mes.orders import changes, lifecycle, queries, services
 from mes.orders.models import Priority, WorkOrder, WorkOrderStatus
 from mes.routing.models import Product
-from mes.scheduling.services import published_times
 
 blp = Blueprint("api_orders", __name__, url_prefix="/api/v1/work-orders", description="Work orders")
 
@@ -180,7 +179,7 @@ def _operations_json(order_id: int) -> list[dict[str, Any]]:
     session().expire_all()
     order = queries.get(order_id)
     out = []
-    for p in queries.progress(order, published_times([op.id for op in order.operations])):
+    for p in queries.progress(order):
         row = operation_json(p.operation, p.predecessors)
         row.update(id=p.operation.id, status=p.operation.status.value, good=p.good, scrap=p.scrap, remaining=p.remaining,
                    planned_start=p.planned_start, planned_end=p.planned_end, planned_machine=p.planned_machine)

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -95,10 +96,20 @@ class PlannedTimes:
     machine_code: str
 
 
-def progress(order: WorkOrder, planned: Mapping[int, PlannedTimes] | None = None) -> list[OperationProgress]:
-    """Per operation: planned pieces and times, good, scrap, what remains; in sequence order.
-    ``planned`` maps operation ids to the published plan's times (see the scheduling package)."""
-    planned = planned or {}
+#: Where the app keeps the reader of the published plan's times. The scheduler sits above orders,
+#: so orders cannot import it: the app factory plugs its reader in (``mes.app``).
+PLANNED_TIMES = "mes.orders.planned_times"
+
+
+def planned_times(operation_ids: list[int]) -> Mapping[int, PlannedTimes]:
+    """The published plan's times of these operations (none while no reader is plugged in)."""
+    reader = current_app.extensions.get(PLANNED_TIMES)
+    return reader(operation_ids) if reader else {}
+
+
+def progress(order: WorkOrder) -> list[OperationProgress]:
+    """Per operation: planned pieces and times, good, scrap, what remains; in sequence order."""
+    planned = planned_times([op.id for op in order.operations])
     preds = operations.predecessor_seqs(order)
     out = []
     for op in sorted(order.operations, key=lambda o: o.seq):

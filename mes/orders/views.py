@@ -24,7 +24,6 @@ from mes.orders import changes, lifecycle, queries, services
 from mes.orders.forms import SplitForm, WorkOrderForm
 from mes.orders.models import OPEN_STATUSES, PRIORITY_LABELS, WORK_ORDER_STATUS_LABELS, Priority, WorkOrder
 from mes.routing.models import Product
-from mes.scheduling.services import published_times
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 PER_PAGE = 50
@@ -134,16 +133,12 @@ def edit_order(order_id: int) -> Response:
     return render("orders/form.html", "orders/_form.html", status=status, form=form, order=order)
 
 
-def _progress(order: WorkOrder) -> list[queries.OperationProgress]:
-    return queries.progress(order, published_times([op.id for op in order.operations]))
-
-
 def _detail(order_id: int, status: int = 200, **extra: Any) -> Response:
     order = queries.get(order_id)
     split_form = extra.pop("split_form", None) or SplitForm(formdata=None, version=order.version)
     children = session().scalars(select(WorkOrder).where(WorkOrder.parent_id == order_id)).all()
     return render("orders/detail.html", "orders/_order_body.html", status=status, order=order,
-                  progress=_progress(order), split_form=split_form, children=children,
+                  progress=queries.progress(order), split_form=split_form, children=children,
                   today=plant_today(), priorities=PRIORITY_LABELS, lifecycle=lifecycle, **extra)
 
 
