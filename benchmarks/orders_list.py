@@ -47,7 +47,7 @@ def main() -> None:
                     orders.release_in(s, order_id)
         print(f"seeded {args.orders} extra orders (half released) in {time.perf_counter() - started:.1f} s")
         total = session().scalar(select(WorkOrder.id).order_by(WorkOrder.id.desc()).limit(1))
-        sample = session().scalar(select(WorkOrder.id).where(WorkOrder.number == "B-00101"))
+        sample = session().scalar(select(WorkOrder.id).where(WorkOrder.number == f"B-{min(101, args.orders - 1):05d}"))
 
     client = app.test_client()
     client.post("/login", data={"username": "planner", "password": demo.DEMO_PASSWORD})
