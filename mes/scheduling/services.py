@@ -59,6 +59,20 @@ def minutes_between(origin: dt.datetime, moment: dt.datetime) -> int:
     return int((moment - origin).total_seconds() // 60)
 
 
+def downtime_window(origin: dt.datetime, starts_at: dt.datetime, ends_at: dt.datetime | None,
+                    horizon: int) -> p.Window | None:
+    """A downtime as a breakdown window clipped to [0, horizon]; None when it lies outside.
+
+    An open-ended downtime means "unavailable from its start until further notice": it lasts to
+    the end of the horizon (one that starts after the horizon does not concern this plan).
+    """
+    start = max(0, minutes_between(origin, starts_at))
+    end = horizon if ends_at is None else min(horizon, minutes_between(origin, ends_at))
+    if start >= end:
+        return None
+    return p.Window(start, end, p.WindowKind.BREAKDOWN)
+
+
 def _working_minutes(value: Decimal) -> int:
     return max(1, math.ceil(value))
 
@@ -90,9 +104,9 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         )
     downtime: dict[int, list[p.Window]] = {}
     for d in s.scalars(select(MachineDowntime).where((MachineDowntime.ends_at.is_(None)) | (MachineDowntime.ends_at > origin))):
-        end = minutes_between(origin, d.ends_at) if d.ends_at else horizon
-        downtime.setdefault(d.machine_id, []).append(
-            p.Window(max(0, minutes_between(origin, d.starts_at)), end, p.WindowKind.BREAKDOWN))
+        window = downtime_window(origin, d.starts_at, d.ends_at, horizon)
+        if window is not None:
+            downtime.setdefault(d.machine_id, []).append(window)
     engine_machines = []
     by_wc: dict[int, list[Machine]] = {}
     for m in machines:

@@ -242,3 +242,14 @@ def test_frozen_horizon_keeps_the_published_start(plant, make_order):
     turn = order.operations[0].id
     assert after[turn][0] == before[turn][0]
     assert abs((after[turn][1] - before[turn][1]).total_seconds()) <= 60
+
+
+def test_downtime_windows_are_clipped_to_the_horizon():
+    horizon = services.HORIZON_DAYS * 1440
+    day = dt.timedelta(days=1)
+    window = services.downtime_window
+    assert window(ORIGIN, ORIGIN + 90 * day, None, horizon) is None  # starts after the horizon
+    assert window(ORIGIN, ORIGIN + day, None, horizon) == p.Window(1440, horizon, p.WindowKind.BREAKDOWN)
+    assert window(ORIGIN, ORIGIN - day, ORIGIN + day, horizon) == p.Window(0, 1440, p.WindowKind.BREAKDOWN)
+    assert window(ORIGIN, ORIGIN + day, ORIGIN + 200 * day, horizon).end == horizon
+    assert window(ORIGIN, ORIGIN - 2 * day, ORIGIN - day, horizon) is None
