@@ -54,6 +54,8 @@ def load(overrides: dict | None = None) -> dict:
         # Shop-floor (badge/PIN) sessions end after this much inactivity.
         "KIOSK_IDLE_SECONDS": _int("MES_KIOSK_IDLE_SECONDS", 300),
         "KIOSK_COOKIE_DAYS": _int("MES_KIOSK_COOKIE_DAYS", 3650),
+        # A login session (its server-side row) ends after this many days whatever happens.
+        "SESSION_MAX_DAYS": _int("MES_SESSION_MAX_DAYS", 30),
         # Login throttling: failures within the window before a lock of the same length.
         "LOGIN_MAX_FAILURES_ACCOUNT": _int("MES_LOGIN_MAX_FAILURES", 5),
         "LOGIN_MAX_FAILURES_DEVICE": _int("MES_LOGIN_MAX_FAILURES_DEVICE", 10),

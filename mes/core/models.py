@@ -1,4 +1,4 @@
-"""Tables every package relies on: users and roles, API tokens, kiosk devices, login throttles,
+"""Tables every package relies on: users and roles, login sessions, API tokens, kiosk devices, login throttles,
 the append-only audit log and idempotency keys."""
 from __future__ import annotations
 
@@ -120,6 +120,17 @@ class KioskDevice(Base):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserSession(Base):
+    """A logged-in browser session; the cookie carries a random id whose digest is the key here.
+    No row, no session: logging out deletes it (see mes.core.sessions)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class LoginThrottle(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import format_datetime, lazy_gettext as _l
 from sqlalchemy import select
 
-from mes.core import throttle
+from mes.core import sessions, throttle
 from mes.core.db import session, transaction
 from mes.core.errors import DomainError, ValidationError
 from mes.core.models import KioskDevice, Role, User
@@ -91,8 +91,9 @@ def change_password(user_id: int, current: str, new: str) -> None:
         if user is None or not check_secret(user.password_hash, current):
             raise ValidationError(fields={"current": [_l("The current password is wrong.")]})
         user.password_hash = hash_secret(new)
-        # A new password ends every other session of this user.
+        # A new password ends every session of this user.
         user.session_version += 1
+        sessions.end_all(s, user.id)
 
 
 def home_endpoint(user: User) -> str:

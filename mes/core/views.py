@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
-from mes.core import auth, services
+from mes.core import auth, services, sessions
 from mes.core.auth import login_required, public
 from mes.core.db import get_db
 from mes.core.forms import BadgeForm, LocaleForm, LoginForm, PasswordChangeForm, PinForm
@@ -36,6 +36,7 @@ def _finish_login(user: Any, kiosk_login: bool) -> Response:
     if locale:
         session["locale"] = locale
     login_user(user)
+    session[sessions.SESSION_KEY] = sessions.start(user.id)
     session[KIOSK_SESSION] = kiosk_login
     session[LAST_SEEN] = time.time()
     target = request.args.get("next")
@@ -93,6 +94,8 @@ def kiosk_login() -> Response:
 @public
 def logout() -> Response:
     was_kiosk = session.get(KIOSK_SESSION)
+    # Server-side: a copy of this cookie must not stay logged in.
+    sessions.end(session.get(sessions.SESSION_KEY))
     logout_user()
     session.clear()
     return hx_redirect(url_for("core.kiosk_login" if was_kiosk else "core.login"))

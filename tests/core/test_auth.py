@@ -203,3 +203,34 @@ def test_open_redirect_is_refused(client, users):
 def test_each_role_lands_on_its_start_page(client, users, role, landing):
     r = client.post("/login", data={"username": role, "password": PASSWORD})
     assert r.headers["Location"] == landing
+
+
+def test_logout_ends_the_session_for_a_copied_cookie(app, users):
+    """A cookie copied before logging out (another tab, a stolen copy) no longer works after it,
+    while the same user's session on another device goes on."""
+    from mes.core import sessions
+
+    tablet, office = app.test_client(), app.test_client()
+    login(tablet, "planner")
+    login(office, "planner")
+    assert tablet.get("/orders/").status_code == 200
+    cookie = tablet.get_cookie("session").value
+    assert tablet.post("/logout").status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    r = replay.get("/orders/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert office.get("/orders/").status_code == 200  # logging out one device leaves the others
+    assert sessions.count(users["planner"]) == 1
+
+
+def test_password_change_ends_every_session(app, users):
+    from mes.core import sessions
+
+    one, two = app.test_client(), app.test_client()
+    login(one, "planner")
+    login(two, "planner")
+    r = one.post("/account", data={"current": "correct-horse-1", "new": "another-horse-2", "repeat": "another-horse-2"})
+    assert r.status_code == 303, r.data
+    assert two.get("/orders/").status_code == 302
+    assert sessions.count(users["planner"]) == 0
