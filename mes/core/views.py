@@ -17,7 +17,7 @@ from mes.core.forms import BadgeForm, LocaleForm, LoginForm, PasswordChangeForm,
 from mes.core.i18n import normalize
 from mes.core.kiosk import current_kiosk
 from mes.core.errors import DomainError
-from mes.core.web import hx_redirect, render
+from mes.core.web import hx_redirect, render, safe_target
 
 bp = Blueprint("core", __name__)
 
@@ -39,10 +39,7 @@ def _finish_login(user: Any, kiosk_login: bool) -> Response:
     session[sessions.SESSION_KEY] = sessions.start(user.id)
     session[KIOSK_SESSION] = kiosk_login
     session[LAST_SEEN] = time.time()
-    target = request.args.get("next")
-    if not target or not target.startswith("/") or target.startswith("//"):
-        target = url_for(services.home_endpoint(user))
-    return hx_redirect(target)
+    return hx_redirect(safe_target(request.args.get("next"), url_for(services.home_endpoint(user))))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -122,8 +119,9 @@ def set_locale() -> Response:
         session["locale"] = locale
         if current_user.is_authenticated:
             services.set_locale(current_user.id, locale)
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("core.home")
-    return hx_redirect(target)
+    referrer = request.referrer or ""
+    back = "/" + referrer[len(request.host_url):] if referrer.startswith(request.host_url) else None
+    return hx_redirect(safe_target(back, url_for("core.home")))
 
 
 @bp.route("/account", methods=["GET", "POST"])
