@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
 
     import mes.models  # noqa: F401  (configure every mapper before first use)
-    from mes.core import audit, auth, db, i18n, web
+    from mes.core import audit, auth, db, headers, i18n, web
     from flask_wtf import CSRFProtect
 
     db.init_app(app)
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)
+    headers.init_app(app)
     return app
 
 

@@ -65,6 +65,8 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("MES_SECURE_COOKIES", "") == "1",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+        "PROXY_HOPS": _int("MES_PROXY_HOPS", 0),
         "REMEMBER_COOKIE_DURATION": 0,
         # A kiosk left open over lunch must still post: the token lives as long as the session,
         # and a stale one is refreshed by the page (see templates/base.html).
