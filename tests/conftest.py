@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from mes.core import migrate
 PG_URL = os.environ.get("MES_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 PASSWORD = "correct-horse-1"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]

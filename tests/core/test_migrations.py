@@ -7,16 +7,13 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from mes import create_app
 from mes.core import migrate
 from mes.core.db import get_db
 from mes.models import metadata
-from tests.conftest import BACKENDS, PG_URL, _pg_admin, pg_url_for
-
-HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+from tests.conftest import BACKENDS, HEAD, PG_URL, _pg_admin, pg_url_for
 
 
 @pytest.fixture(params=BACKENDS)
