@@ -34,14 +34,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
 
     import mes.models  # noqa: F401  (configure every mapper before first use)
-    from mes.core import audit, auth, db, headers, i18n, web
+    from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
     from flask_wtf import CSRFProtect
 
+    converters.init_app(app)
     db.init_app(app)
     audit.install(db.Base)
     i18n.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
+    inputs.init_app(app)
     _register_blueprints(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from mes.core.fields import Count
+from mes.core.inputs import MAX_PAGE
+
 
 class PageQuerySchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Count(load_default=1, max=MAX_PAGE)
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
 
 

@@ -1,10 +1,21 @@
-"""Login and account forms."""
+"""Login and account forms, and validators other packages' forms share."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from mes.core.inputs import DATE_MAX, DATE_MIN, date_in_range
+
+
+class PlantDateRange:
+    """A date a plant plans with (see mes.core.inputs.DATE_MIN/DATE_MAX)."""
+
+    def __call__(self, form: FlaskForm, field: object) -> None:
+        if not date_in_range(getattr(field, "data", None)):
+            raise ValidationError(str(_l("Enter a date between %(first)s and %(last)s.", first=DATE_MIN.isoformat(),
+                                         last=DATE_MAX.isoformat())))
 
 
 class LoginForm(FlaskForm):

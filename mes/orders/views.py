@@ -15,6 +15,7 @@ from mes.core.auth import Permission, requires
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
+from mes.core.inputs import MAX_INT, MAX_PAGE, form_int, ids_of, query_int, query_text, to_int
 from mes.core.web import hx_redirect, render
 from mes.machines.models import WorkCenter
 from mes.orders import services
@@ -33,9 +34,9 @@ def _filter_from_args() -> services.OrderFilter:
     # A bare visit shows the work still to do; any filter (even an empty one) shows what it asks.
     default_status = [s.value for s in services.OPEN_STATUSES] if not request.args else []
     f = services.OrderFilter(
-        q=(request.args.get("q") or "").strip() or None,
+        q=query_text("q"),
         status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS] or default_status,
-        product_id=request.args.get("product", type=int),
+        product_id=query_int("product"),
         due_from=parse_date(request.args.get("due_from"), "due_from", errors),
         due_to=parse_date(request.args.get("due_to"), "due_to", errors),
         late=bool(request.args.get("late")),
@@ -50,7 +51,7 @@ def _filter_from_args() -> services.OrderFilter:
 @requires(Permission.VIEW_ORDERS)
 def list_orders() -> Response:
     f = _filter_from_args()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = query_int("page", 1, max=MAX_PAGE) or 1
     rows, total = services.list_orders(f, page=page, per_page=PER_PAGE)
     products = session().scalars(select(Product).order_by(Product.code)).all()
     args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
@@ -122,7 +123,7 @@ def edit_order(order_id: int) -> Response:
     status = 200
     if form.validate_on_submit():
         try:
-            services.update(order_id, int(form.version.data or 0) or None, _order_input(form))
+            services.update(order_id, to_int(form.version.data), _order_input(form))
             return hx_redirect(url_for("orders.detail", order_id=order_id))
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -148,8 +149,7 @@ def detail(order_id: int) -> Response:
 
 
 def _version() -> int | None:
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
+    return form_int("version")
 
 
 @bp.route("/<int:order_id>/status", methods=["POST"])
@@ -195,14 +195,14 @@ def _op_form(order: WorkOrder, op: Any, values: dict[str, Any], errors: dict[str
 @requires(Permission.EDIT_ORDERS)
 def new_operation(order_id: int) -> Response:
     order = services.get(order_id)
-    after = request.args.get("after", type=int)
+    after = query_int("after", max=MAX_INT)
     seqs = sorted(op.seq for op in order.operations)
     seq = (seqs[-1] if seqs else 0) + 10
     if after is not None:
         nxt = next((x for x in seqs if x > after), None)
         # Between two operations numbered 10 apart, the inserted one becomes 15 (or 11, ...).
         seq = next((c for c in (after + 5, after + 1) if c not in seqs and (nxt is None or c < nxt)), None)
-    values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": request.args.get("work_center_id", type=int)}
+    values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": query_int("work_center_id")}
     return _op_form(order, None, values, {})
 
 
@@ -222,8 +222,8 @@ def edit_operation(order_id: int, operation_id: int) -> Response:
 @requires(Permission.EDIT_ORDERS)
 def refresh_operation_form(order_id: int) -> Response:
     order = services.get(order_id)
-    op = next((o for o in order.operations if o.id == request.args.get("operation_id", type=int)), None)
-    ids = [int(x) for x in request.args.getlist("machine_ids") if x.isdigit()]
+    op = next((o for o in order.operations if o.id == query_int("operation_id")), None)
+    ids = ids_of(request.args.getlist("machine_ids"))
     return _op_form(order, op, form_values(request.args, ids), {})
 
 
@@ -236,9 +236,8 @@ def _save(order_id: int, operation_id: int | None) -> Response:
     data, errors = parse_operation(request.form, machine_ids)
     seq = None
     if op is None and (request.form.get("seq") or "").strip():
-        try:
-            seq = int(request.form["seq"])
-        except ValueError:
+        seq = form_int("seq", max=MAX_INT)
+        if seq is None:
             errors.setdefault("seq", []).append(_l("Enter a whole number."))
     if not errors:
         try:

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from mes.api.auth import token_required
+from mes.core.fields import Count, Id, PlantDate
 from mes.core.auth import Permission
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
@@ -29,7 +30,7 @@ class MachineTimeSchema(ma.Schema):
 
 
 class OperationSchema(ma.Schema):
-    seq = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    seq = Count()
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
     work_center = ma.fields.String(required=True, metadata={"description": "Work center code."})
     setup_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
@@ -38,9 +39,9 @@ class OperationSchema(ma.Schema):
                                     metadata={"description": "Default run minutes per piece when no machines are listed."})
     machines = ma.fields.List(ma.fields.Nested(MachineTimeSchema), load_default=list,
                               metadata={"description": "Eligible machines with their times; empty: any machine of the work center."})
-    predecessors = ma.fields.List(ma.fields.Integer(), allow_none=True, load_default=None,
+    predecessors = ma.fields.List(Count(), allow_none=True, load_default=None,
                                   metadata={"description": "Sequence numbers this operation waits for; null: the previous one."})
-    transfer_batch = ma.fields.Integer(allow_none=True, load_default=None)
+    transfer_batch = Count(allow_none=True, load_default=None)
     inspection_required = ma.fields.Boolean(load_default=False)
     drawing = ma.fields.String(allow_none=True, load_default=None)
     program_no = ma.fields.String(allow_none=True, load_default=None)
@@ -64,14 +65,14 @@ class RoutingSchema(RoutingSummarySchema):
 class RoutingCreateSchema(ma.Schema):
     product = ma.fields.String(required=True, metadata={"description": "Product code."})
     note = ma.fields.String(allow_none=True)
-    copy_from = ma.fields.Integer(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
+    copy_from = Id(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
     operations = ma.fields.List(ma.fields.Nested(OperationSchema), load_default=None,
                                 metadata={"description": "When given, the new version holds exactly these operations."})
 
 
 class ReleaseSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
-    effective_from = ma.fields.Date(allow_none=True, load_default=None)
+    version = Count(required=True)
+    effective_from = PlantDate(allow_none=True, load_default=None)
 
 
 class RoutingQuerySchema(ma.Schema):

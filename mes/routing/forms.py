@@ -10,17 +10,17 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from mes.core.inputs import DATE_MAX, DATE_MIN, MAX_INT, date_in_range, to_int
 from mes.routing.rules import MachineTime, OperationInput, parse_minutes
 
 
 def _int_or_none(raw: str | None, field: str, errors: dict[str, list]) -> int | None:
     if raw is None or not raw.strip():
         return None
-    try:
-        return int(raw.strip())
-    except ValueError:
+    value = to_int(raw, min=0, max=MAX_INT)
+    if value is None:
         errors.setdefault(field, []).append(_l("Enter a whole number."))
-        return None
+    return value
 
 
 def _minutes(raw: str | None, field: str, errors: dict[str, list]):  # type: ignore[no-untyped-def]
@@ -71,10 +71,15 @@ def parse_date(raw: str | None, field: str, errors: dict[str, list]) -> dt.date 
     if not raw or not raw.strip():
         return None
     try:
-        return dt.date.fromisoformat(raw.strip())
+        value = dt.date.fromisoformat(raw.strip())
     except ValueError:
         errors.setdefault(field, []).append(_l("Enter a date as YYYY-MM-DD."))
         return None
+    if not date_in_range(value):
+        errors.setdefault(field, []).append(_l("Enter a date between %(first)s and %(last)s.", first=DATE_MIN.isoformat(),
+                                               last=DATE_MAX.isoformat()))
+        return None
+    return value
 
 
 class ProductForm(FlaskForm):

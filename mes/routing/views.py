@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from mes.core.auth import Permission, requires
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
+from mes.core.inputs import MAX_INT, form_int, ids_of, query_int, query_text, to_int
 from mes.core.web import hx_redirect, render
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.routing import graph, services
@@ -28,18 +29,17 @@ bp = Blueprint("routing", __name__, url_prefix="/routings")
 
 
 def _version() -> int | None:
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
+    return form_int("version")
 
 
 @bp.route("/")
 @requires(Permission.VIEW_ROUTINGS)
 def list_products() -> Response:
-    q = (request.args.get("q") or "").strip()
-    family_id = request.args.get("family", type=int)
+    q = query_text("q") or ""
+    family_id = query_int("family")
     query = select(Product).options(joinedload(Product.family)).order_by(Product.code)
     if q:
-        query = query.where(or_(Product.code.ilike(f"%{q}%"), Product.name.ilike(f"%{q}%")))
+        query = query.where(or_(Product.code.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True)))
     if family_id:
         query = query.where(Product.family_id == family_id)
     products = session().scalars(query).all()
@@ -95,7 +95,7 @@ def product(product_id: int) -> Response:
 @bp.route("/products/<int:product_id>/versions", methods=["POST"])
 @requires(Permission.EDIT_ROUTINGS)
 def new_version(product_id: int) -> Response:
-    copy_from = request.form.get("copy_from", type=int)
+    copy_from = form_int("copy_from")
     routing_id = services.create_version(product_id, copy_from_id=copy_from)
     return hx_redirect(url_for("routing.editor", routing_id=routing_id))
 
@@ -190,7 +190,7 @@ def form_values(form: Any, machine_ids: list[int]) -> dict[str, Any]:
     """What the user typed, to draw the form again beside its errors."""
     values = {k: form.get(k) for k in ("seq", "name", "setup_minutes", "run_minutes", "transfer_batch", "drawing",
                                        "program_no", "instructions", "predecessors", "reason")}
-    values["work_center_id"] = form.get("work_center_id", type=int)
+    values["work_center_id"] = to_int(form.get("work_center_id"))
     values["inspection_required"] = bool(form.get("inspection_required"))
     values["follows_previous"] = form.get("follows_previous", "1") == "1"
     values["machines"] = {
@@ -201,7 +201,7 @@ def form_values(form: Any, machine_ids: list[int]) -> dict[str, Any]:
 
 
 def form_machine_ids() -> list[int]:
-    return [int(x) for x in request.form.getlist("machine_ids") if x.isdigit()]
+    return ids_of(request.form.getlist("machine_ids"))
 
 
 @bp.route("/<int:routing_id>/operations/new")
@@ -209,7 +209,7 @@ def form_machine_ids() -> list[int]:
 def new_operation(routing_id: int) -> Response:
     routing = _load_routing(routing_id)
     last = routing.operations[-1] if routing.operations else None
-    values = {"work_center_id": request.args.get("work_center_id", type=int) or (last.work_center_id if last else None),
+    values = {"work_center_id": query_int("work_center_id") or (last.work_center_id if last else None),
               "follows_previous": True, "machines": {}, "seq": (last.seq if last else 0) + services.SEQ_STEP}
     return _op_form(routing, None, values, {})
 
@@ -223,8 +223,8 @@ def edit_operation(routing_id: int, operation_id: int) -> Response:
         raise NotFound()
     ctx = _editor_context(routing)
     values = op_values(op, ctx["preds"].get(op.id, []))
-    if request.args.get("work_center_id"):
-        values["work_center_id"] = request.args.get("work_center_id", type=int)
+    if query_int("work_center_id"):
+        values["work_center_id"] = query_int("work_center_id")
     return _op_form(routing, op, values, {})
 
 
@@ -233,9 +233,9 @@ def edit_operation(routing_id: int, operation_id: int) -> Response:
 def refresh_operation_form(routing_id: int) -> Response:
     """Redraw the open form (e.g. its machine rows after the work center changed), keeping input."""
     routing = _load_routing(routing_id)
-    operation_id = request.args.get("operation_id", type=int)
+    operation_id = query_int("operation_id")
     op = next((o for o in routing.operations if o.id == operation_id), None)
-    return _op_form(routing, op, form_values(request.args, [int(x) for x in request.args.getlist("machine_ids") if x.isdigit()]), {})
+    return _op_form(routing, op, form_values(request.args, ids_of(request.args.getlist("machine_ids"))), {})
 
 
 def _save_operation(routing_id: int, operation_id: int | None) -> Response:
@@ -245,9 +245,8 @@ def _save_operation(routing_id: int, operation_id: int | None) -> Response:
     data, errors = parse_operation(request.form, machine_ids)
     seq = None
     if op is None and request.form.get("seq"):
-        try:
-            seq = int(request.form["seq"])
-        except ValueError:
+        seq = form_int("seq", max=MAX_INT)
+        if seq is None:
             errors.setdefault("seq", []).append(str(ValidationError.default_message))
     if not errors:
         try:
@@ -312,7 +311,7 @@ def make_obsolete(routing_id: int) -> Response:
 @requires(Permission.VIEW_ROUTINGS)
 def setup_matrix() -> Response:
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
-    wc_id = request.args.get("work_center_id", type=int) or (centers[0].id if centers else None)
+    wc_id = query_int("work_center_id") or (centers[0].id if centers else None)
     families = session().scalars(select(ProductFamily).order_by(ProductFamily.code)).all()
     default, entries = services.changeover_minutes(session(), wc_id) if wc_id else (0, {})
     return render("routing/setup_matrix.html", "routing/_setup_matrix.html", centers=centers, wc_id=wc_id,
@@ -331,16 +330,14 @@ def save_setup_matrix(work_center_id: int) -> Response:
             if not raw:
                 values[(a.id, b.id)] = None
                 continue
-            try:
-                values[(a.id, b.id)] = int(raw)
-            except ValueError:
+            values[(a.id, b.id)] = to_int(raw, min=0, max=MAX_INT)
+            if values[(a.id, b.id)] is None:
                 errors[f"m-{a.id}-{b.id}"] = [str(ValidationError.default_message)]
     default = None
     raw_default = (request.form.get("default") or "").strip()
     if raw_default:
-        try:
-            default = int(raw_default)
-        except ValueError:
+        default = to_int(raw_default, min=0, max=MAX_INT)
+        if default is None:
             errors["default"] = [str(ValidationError.default_message)]
     if not errors:
         try:
