@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -21,6 +22,18 @@ def check_secret(hashed: str | None, value: str) -> bool:
 
 
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+
+
+def identifier(value: str) -> str:
+    """A username or employee number as it is looked up and throttled: NFKC (full-width digits
+    from an IME become ASCII), without surrounding whitespace, lower case. Computed once, so the
+    lock on an account and the account found are always the same."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
+def badge_code(value: str) -> str:
+    """A scanned badge code: NFKC, without surrounding whitespace (case is kept: it is a code)."""
+    return unicodedata.normalize("NFKC", value or "").strip()
 
 
 def digest(value: str) -> str:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import format_datetime, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mes.core import sessions, throttle
 from mes.core.db import session, transaction
 from mes.core.errors import DomainError, ValidationError
 from mes.core.models import KioskDevice, Role, User
-from mes.core.security import check_secret, digest, hash_secret
+from mes.core.security import badge_code, check_secret, digest, hash_secret, identifier
 
 
 class LoginFailed(DomainError):
@@ -32,9 +32,10 @@ def _guard(limits: list[throttle.Limit]) -> None:
 
 
 def login_with_password(username: str, password: str) -> User:
-    limits = [throttle.account(username)]
+    name = identifier(username)
+    limits = [throttle.account(name)]
     _guard(limits)
-    user = session().scalar(select(User).where(User.username == username.strip()))
+    user = session().scalar(select(User).where(func.lower(User.username) == name))
     ok = check_secret(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)
@@ -47,7 +48,7 @@ def login_with_badge(code: str, device_key: str) -> User:
     """A badge scanner types the code; throttled per device and globally (the badge is the account)."""
     limits = [throttle.device(device_key), throttle.global_badge()]
     _guard(limits)
-    user = session().scalar(select(User).where(User.badge_digest == digest(code.strip())))
+    user = session().scalar(select(User).where(User.badge_digest == digest(badge_code(code))))
     if user is None or not user.active:
         throttle.record_failure(limits)
         raise LoginFailed()
@@ -58,9 +59,10 @@ def login_with_pin(employee_no: str, pin: str, kiosk: KioskDevice | None) -> Use
     """PINs are short, so they are accepted only on enrolled kiosks and throttled three ways."""
     if kiosk is None:
         raise DomainError(_l("PIN login works only on an enrolled shop-floor terminal."), code="kiosk_required")
-    limits = [throttle.account(f"pin:{employee_no}"), throttle.device(f"kiosk:{kiosk.id}"), throttle.global_pin()]
+    number = identifier(employee_no)
+    limits = [throttle.account(f"pin:{number}"), throttle.device(f"kiosk:{kiosk.id}"), throttle.global_pin()]
     _guard(limits)
-    user = session().scalar(select(User).where(User.employee_no == employee_no.strip()))
+    user = session().scalar(select(User).where(func.lower(User.employee_no) == number))
     ok = check_secret(user.pin_hash if user else None, pin)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)

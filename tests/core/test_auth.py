@@ -234,3 +234,28 @@ def test_password_change_ends_every_session(app, users):
     assert r.status_code == 303, r.data
     assert two.get("/orders/").status_code == 302
     assert sessions.count(users["planner"]) == 0
+
+
+@pytest.mark.parametrize("spelling", [" 7001", "\t7001", "7001 ", "７００１", "\u30007001"])
+def test_pin_lock_holds_for_every_spelling_of_the_employee_number(app, client, users, spelling):
+    """Whitespace or full-width digits find the same account, so they count against the same lock."""
+    _enroll(app, users, client)
+    for _ in range(app.config["LOGIN_MAX_FAILURES_ACCOUNT"]):
+        client.post("/floor/login", data={"pin-employee_no": "7001", "pin-pin": "0000"})
+    r = client.post("/floor/login", data={"pin-employee_no": spelling, "pin-pin": "2468"})
+    assert r.status_code == 429
+
+
+@pytest.mark.parametrize("spelling", [" planner", "\tplanner", "PLANNER", "ｐｌａｎｎｅｒ"])
+def test_password_lock_holds_for_every_spelling_of_the_username(client, users, spelling):
+    for _ in range(5):
+        client.post("/login", data={"username": "planner", "password": "wrong-password"})
+    r = client.post("/login", data={"username": spelling, "password": PASSWORD})
+    assert r.status_code == 429
+
+
+def test_identifiers_are_normalised_once():
+    from mes.core.security import badge_code, identifier
+
+    assert identifier(" ７００１\t") == "7001" and identifier("Planner ") == "planner"
+    assert badge_code(" Ｂ1001\n") == "B1001"
