@@ -26,6 +26,7 @@ OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 @bp.route("/")
 @requires(Permission.SCHEDULE)
 def schedules() -> Response:
+    services.fail_dead_runs()
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
     return render("scheduling/list.html", "scheduling/_versions.html", versions=versions, notes=services.notes,
                   running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
@@ -53,6 +54,7 @@ def _figures(version: ScheduleVersion) -> dict[str, Any]:
 @bp.route("/<int:schedule_id>")
 @requires(Permission.SCHEDULE)
 def detail(schedule_id: int) -> Response:
+    services.fail_dead_runs()  # the progress poll of a run whose process died ends here
     version = session().get(ScheduleVersion, schedule_id)
     if version is None:
         raise NotFound()
