@@ -13,7 +13,7 @@ from mes.core.db import transaction, utcnow
 from mes.core.audit import current_actor
 from mes.core.errors import Conflict, NotFound, ValidationError
 from mes.core.models import ApiToken, KioskDevice, Role, User, UserRole
-from mes.core.security import badge_code, digest, hash_secret, identifier, new_token
+from mes.core.security import badge_digest, digest, hash_secret, identifier, legacy_badge_digest, new_token
 
 
 @dataclass
@@ -39,7 +39,8 @@ def _check_unique(s: Session, data: UserInput, user_id: int | None) -> None:
         if taken and taken != user_id:
             errors["employee_no"] = [_l("This employee number is taken.")]
     if data.badge:
-        taken = s.scalar(select(User.id).where(User.badge_digest == digest(badge_code(data.badge))))
+        taken = s.scalar(select(User.id).where(User.badge_digest.in_(
+            [badge_digest(data.badge), legacy_badge_digest(data.badge)])))
         if taken and taken != user_id:
             errors["badge"] = [_l("This badge belongs to another user.")]
     if not data.roles:
@@ -63,7 +64,7 @@ def _apply(user: User, data: UserInput) -> None:
         user.password_hash = hash_secret(data.password)
         user.session_version += 1
     if data.badge:
-        user.badge_digest = digest(badge_code(data.badge))
+        user.badge_digest = badge_digest(data.badge)
     if data.pin:
         user.pin_hash = hash_secret(data.pin)
     wanted = {Role(r) for r in data.roles}

@@ -42,7 +42,8 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     employee_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # Badge codes are looked up, so they are stored as a digest, not a salted hash.
+    # Badge codes are looked up, so they are stored as a digest keyed with the secret key
+    # (mes.core.security.badge_digest), not a salted hash.
     badge_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(8))

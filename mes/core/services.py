@@ -8,7 +8,7 @@ from mes.core import sessions, throttle
 from mes.core.db import session, transaction
 from mes.core.errors import DomainError, ValidationError
 from mes.core.models import KioskDevice, Role, User
-from mes.core.security import badge_code, check_secret, digest, hash_secret, identifier
+from mes.core.security import badge_digest, check_secret, hash_secret, identifier, legacy_badge_digest
 
 
 class LoginFailed(DomainError):
@@ -48,11 +48,23 @@ def login_with_badge(code: str, device_key: str) -> User:
     """A badge scanner types the code; throttled per device and globally (the badge is the account)."""
     limits = [throttle.device(device_key), throttle.global_badge()]
     _guard(limits)
-    user = session().scalar(select(User).where(User.badge_digest == digest(badge_code(code))))
+    user = session().scalar(select(User).where(User.badge_digest == badge_digest(code)))
+    if user is None:
+        user = session().scalar(select(User).where(User.badge_digest == legacy_badge_digest(code)))
+        if user is not None and user.active:
+            _rekey_badge(user.id, code)
     if user is None or not user.active:
         throttle.record_failure(limits)
         raise LoginFailed()
     return user
+
+
+def _rekey_badge(user_id: int, code: str) -> None:
+    """A badge stored with the old unkeyed digest: store it keyed, now that its code was shown."""
+    with transaction() as s:
+        user = s.get(User, user_id)
+        if user is not None and user.badge_digest == legacy_badge_digest(code):
+            user.badge_digest = badge_digest(code)
 
 
 def login_with_pin(employee_no: str, pin: str, kiosk: KioskDevice | None) -> User:

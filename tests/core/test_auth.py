@@ -259,3 +259,23 @@ def test_identifiers_are_normalised_once():
 
     assert identifier(" ７００１\t") == "7001" and identifier("Planner ") == "planner"
     assert badge_code(" Ｂ1001\n") == "B1001"
+
+
+def test_badges_are_stored_keyed_and_legacy_digests_are_rekeyed_on_login(app, client, users):
+    import hashlib
+
+    from mes.core.db import session, transaction
+    from mes.core.models import User
+    from mes.core.security import badge_digest
+
+    stored = session().get(User, users["worker"]).badge_digest
+    assert stored == badge_digest("BADGE-WORKER") != hashlib.sha256(b"BADGE-WORKER").hexdigest()
+    # A row from before badges were keyed: the plain SHA-256 of the code.
+    with transaction() as s:
+        s.get(User, users["worker"]).badge_digest = hashlib.sha256(b"BADGE-WORKER").hexdigest()
+    assert client.post("/floor/login", data={"badge-badge": "BADGE-WORKER"}).status_code == 303
+    session().rollback()
+    assert session().get(User, users["worker"]).badge_digest == badge_digest("BADGE-WORKER")
+    # Under another secret key the same code gives another digest: a copied table is no dictionary.
+    app.config["SECRET_KEY"] = "another-key"
+    assert badge_digest("BADGE-WORKER") != stored
