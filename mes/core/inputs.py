@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 from flask import Flask, abort, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from mes.core.converters import MAX_ID
+from mes.core.errors import ValidationError
 
 # Counts, sequence numbers and minutes are INTEGER columns (32 bits on PostgreSQL).
 MAX_INT = 2**31 - 1
@@ -107,6 +109,16 @@ def query_int(name: str, default: int | None = None, *, min: int = 1, max: int =
 
 def form_int(name: str, default: int | None = None, *, min: int = 1, max: int = MAX_ID) -> int | None:
     return to_int(request.form.get(name), default, min=min, max=max)
+
+
+def required_version(raw: str | None = None) -> int:
+    """The record version a web form was drawn with (``version``): every edit of a versioned
+    record (work orders, routings, schedule versions) must send it, or it could overwrite a
+    change it never saw (mes.core.audit.check_version skips the check without one)."""
+    value = to_int(request.form.get("version") if raw is None else raw, max=MAX_INT)
+    if value is None:
+        raise ValidationError(fields={"version": [_l("This form is out of date. Reload the page and try again.")]})
+    return value
 
 
 def query_text(name: str, max_length: int = MAX_SEARCH_LENGTH) -> str | None:

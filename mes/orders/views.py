@@ -15,7 +15,7 @@ from mes.core.auth import Permission, requires
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.inputs import MAX_INT, MAX_PAGE, form_int, ids_of, query_int, query_text, to_int
+from mes.core.inputs import MAX_INT, MAX_PAGE, form_int, ids_of, query_int, query_text, required_version
 from mes.core.web import hx_redirect, render
 from mes.machines.models import WorkCenter
 from mes.orders import services
@@ -122,8 +122,9 @@ def edit_order(order_id: int) -> Response:
         form.version.data = str(order.version)
     status = 200
     if form.validate_on_submit():
+        version = required_version(form.version.data or "")
         try:
-            services.update(order_id, to_int(form.version.data), _order_input(form))
+            services.update(order_id, version, _order_input(form))
             return hx_redirect(url_for("orders.detail", order_id=order_id))
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -148,8 +149,8 @@ def detail(order_id: int) -> Response:
     return _detail(order_id)
 
 
-def _version() -> int | None:
-    return form_int("version")
+def _version() -> int:
+    return required_version()
 
 
 @bp.route("/<int:order_id>/status", methods=["POST"])
@@ -164,8 +165,9 @@ def change_status(order_id: int) -> Response:
 def split(order_id: int) -> Response:
     form = SplitForm()
     if form.validate_on_submit():
+        version = _version()
         try:
-            child_id = services.split(order_id, _version(), form.quantity.data, form.reason.data, form.due_date.data)
+            child_id = services.split(order_id, version, form.quantity.data, form.reason.data, form.due_date.data)
             return _detail(order_id, notices=[_l("Split off as work order %(number)s.",
                                                  number=session().get(WorkOrder, child_id).number)])
         except ValidationError as exc:
@@ -240,11 +242,12 @@ def _save(order_id: int, operation_id: int | None) -> Response:
         if seq is None:
             errors.setdefault("seq", []).append(_l("Enter a whole number."))
     if not errors:
+        version = _version()
         try:
             if op is None:
-                services.insert_operation(order_id, _version(), data, seq, request.form.get("reason"))
+                services.insert_operation(order_id, version, data, seq, request.form.get("reason"))
             else:
-                services.change_operation(order_id, op.id, _version(), data, request.form.get("reason"))
+                services.change_operation(order_id, op.id, version, data, request.form.get("reason"))
             return _detail(order_id)
         except ValidationError as exc:
             if not exc.fields:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from mes.core.auth import Permission, requires
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.inputs import MAX_INT, form_int, ids_of, query_int, query_text, to_int
+from mes.core.inputs import MAX_INT, form_int, ids_of, query_int, query_text, required_version, to_int
 from mes.core.web import hx_redirect, render
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.routing import graph, services
@@ -28,8 +28,8 @@ from mes.routing.models import (
 bp = Blueprint("routing", __name__, url_prefix="/routings")
 
 
-def _version() -> int | None:
-    return form_int("version")
+def _version() -> int:
+    return required_version()
 
 
 @bp.route("/")
@@ -249,11 +249,12 @@ def _save_operation(routing_id: int, operation_id: int | None) -> Response:
         if seq is None:
             errors.setdefault("seq", []).append(str(ValidationError.default_message))
     if not errors:
+        version = _version()
         try:
             if op is None:
-                services.add_operation(routing_id, _version(), data, seq=seq)
+                services.add_operation(routing_id, version, data, seq=seq)
             else:
-                services.update_operation(routing_id, op.id, _version(), data)
+                services.update_operation(routing_id, op.id, version, data)
             return _body(routing_id)
         except ValidationError as exc:
             if not exc.fields:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from mes.core.auth import Permission, requires
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.inputs import form_int
+from mes.core.inputs import form_int, required_version
 from mes.core.web import hx_redirect, render
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import services
@@ -82,5 +82,5 @@ def detail(schedule_id: int) -> Response:
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
 @requires(Permission.SCHEDULE)
 def publish(schedule_id: int) -> Response:
-    services.publish(schedule_id, form_int("version"))
+    services.publish(schedule_id, required_version())
     return detail(schedule_id)
