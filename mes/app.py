@@ -12,7 +12,7 @@ import mes.models  # noqa: F401  (configure every mapper before first use)
 from mes import config as config_module
 from mes.admin.views import bp as admin_bp
 from mes.api import init_api
-from mes.core import audit, auth, db, i18n, web
+from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
 from mes.core.views import bp as core_bp
 from mes.machines.views import bp as machines_bp
 from mes.orders.queries import PLANNED_TIMES
@@ -47,11 +47,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.update(settings)
+    converters.init_app(app)
     db.init_app(app)
     audit.install(db.Base)
     i18n.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
+    inputs.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     # Lower packages that show what a higher one knows get its reader here, not by importing it.
@@ -59,4 +61,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_api(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)
+    headers.init_app(app)
     return app

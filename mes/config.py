@@ -11,6 +11,14 @@ def instance_dir() -> Path:
     return Path(os.environ.get("MES_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
 
 
+def private_dir(folder: Path) -> None:
+    """Create the instance folder readable by the app's user only (it holds the database and the
+    secret key); an existing one is left as its owner set it."""
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+
+
 def _secret_key(folder: Path) -> str:
     """``MES_SECRET_KEY``, or a key generated once into the instance folder and kept there."""
     if key := os.environ.get("MES_SECRET_KEY"):
@@ -18,7 +26,7 @@ def _secret_key(folder: Path) -> str:
     path = folder / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     key = secrets.token_hex(32)
     # O_EXCL: two processes starting together must end up with one key, not two.
     try:
@@ -41,7 +49,7 @@ def load(overrides: dict | None = None) -> dict:
     folder = Path(overrides.pop("INSTANCE_PATH", None) or instance_dir())
     database_url = overrides.get("DATABASE_URL") or os.environ.get("MES_DATABASE_URL")
     if not database_url:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         database_url = f"sqlite:///{folder / 'mes.db'}"
     config = {
         "INSTANCE_PATH": str(folder),
@@ -54,6 +62,8 @@ def load(overrides: dict | None = None) -> dict:
         # Shop-floor (badge/PIN) sessions end after this much inactivity.
         "KIOSK_IDLE_SECONDS": _int("MES_KIOSK_IDLE_SECONDS", 300),
         "KIOSK_COOKIE_DAYS": _int("MES_KIOSK_COOKIE_DAYS", 3650),
+        # A login session (its server-side row) ends after this many days whatever happens.
+        "SESSION_MAX_DAYS": _int("MES_SESSION_MAX_DAYS", 30),
         # Login throttling: failures within the window before a lock of the same length.
         "LOGIN_MAX_FAILURES_ACCOUNT": _int("MES_LOGIN_MAX_FAILURES", 5),
         "LOGIN_MAX_FAILURES_DEVICE": _int("MES_LOGIN_MAX_FAILURES_DEVICE", 10),
@@ -63,6 +73,8 @@ def load(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("MES_SECURE_COOKIES", "") == "1",
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+        "PROXY_HOPS": _int("MES_PROXY_HOPS", 0),
         "REMEMBER_COOKIE_DURATION": 0,
         # A kiosk left open over lunch must still post: the token lives as long as the session,
         # and a stale one is refreshed by the page (see templates/base.html).

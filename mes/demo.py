@@ -13,7 +13,7 @@ from mes.core import audit
 from mes.core.clock import plant_today, plant_tz
 from mes.core.db import get_db, session, transaction, utcnow
 from mes.core.models import Role, User, UserRole
-from mes.core.security import digest, hash_secret
+from mes.core.security import badge_digest, hash_secret
 from mes.machines.models import CalendarShift, Machine, MachineDowntime, MachineStatus, WorkCalendar, WorkCenter
 from mes.orders import services as orders
 from mes.orders.models import OperationStatus, Priority, ProductionReport, WorkOrder, WorkOrderStatus
@@ -203,7 +203,7 @@ def _users() -> None:
             s.add(User(
                 username=username, display_name=name, employee_no=emp,
                 password_hash=hash_secret(DEMO_PASSWORD) if Role.WORKER not in roles else None,
-                badge_digest=digest(badge) if badge else None, pin_hash=hash_secret(pin) if pin else None,
+                badge_digest=badge_digest(badge) if badge else None, pin_hash=hash_secret(pin) if pin else None,
                 role_rows=[UserRole(role=r.value) for r in roles],
             ))
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ PG_URL = os.environ.get("MES_TEST_DATABASE_URL")
 #: (marked ``postgres``, so ``-m "not postgres"`` leaves them out).
 BACKENDS = ["sqlite"] + ([pytest.param("postgresql", marks=pytest.mark.postgres)] if PG_URL else [])
 PASSWORD = "correct-horse-1"
+HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]

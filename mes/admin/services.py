@@ -13,7 +13,7 @@ from mes.core.db import transaction, utcnow
 from mes.core.audit import current_actor
 from mes.core.errors import Conflict, NotFound, ValidationError
 from mes.core.models import ApiToken, KioskDevice, Role, User, UserRole
-from mes.core.security import digest, hash_secret, new_token
+from mes.core.security import badge_digest, digest, hash_secret, identifier, legacy_badge_digest, new_token
 
 
 @dataclass
@@ -31,15 +31,16 @@ class UserInput:
 
 def _check_unique(s: Session, data: UserInput, user_id: int | None) -> None:
     errors: dict[str, list] = {}
-    taken = s.scalar(select(User.id).where(func.lower(User.username) == data.username.lower()))
+    taken = s.scalar(select(User.id).where(func.lower(User.username) == identifier(data.username)))
     if taken and taken != user_id:
         errors["username"] = [_l("This username is taken.")]
     if data.employee_no:
-        taken = s.scalar(select(User.id).where(User.employee_no == data.employee_no))
+        taken = s.scalar(select(User.id).where(func.lower(User.employee_no) == identifier(data.employee_no)))
         if taken and taken != user_id:
             errors["employee_no"] = [_l("This employee number is taken.")]
     if data.badge:
-        taken = s.scalar(select(User.id).where(User.badge_digest == digest(data.badge)))
+        taken = s.scalar(select(User.id).where(User.badge_digest.in_(
+            [badge_digest(data.badge), legacy_badge_digest(data.badge)])))
         if taken and taken != user_id:
             errors["badge"] = [_l("This badge belongs to another user.")]
     if not data.roles:
@@ -51,9 +52,10 @@ def _check_unique(s: Session, data: UserInput, user_id: int | None) -> None:
 
 
 def _apply(user: User, data: UserInput) -> None:
-    user.username = data.username.strip()
+    # Stored as they are looked up (mes.core.security.identifier): one account per spelling.
+    user.username = identifier(data.username)
     user.display_name = data.display_name.strip()
-    user.employee_no = data.employee_no or None
+    user.employee_no = identifier(data.employee_no or "") or None
     user.locale = data.locale or None
     if user.active and not data.active:
         user.session_version += 1
@@ -62,7 +64,7 @@ def _apply(user: User, data: UserInput) -> None:
         user.password_hash = hash_secret(data.password)
         user.session_version += 1
     if data.badge:
-        user.badge_digest = digest(data.badge.strip())
+        user.badge_digest = badge_digest(data.badge)
     if data.pin:
         user.pin_hash = hash_secret(data.pin)
     wanted = {Role(r) for r in data.roles}

@@ -13,6 +13,7 @@ from mes.core.db import session
 from mes.core.errors import DomainError, NotFound
 from mes.core.kiosk import current_kiosk, set_cookie
 from mes.core.models import ApiToken, AuditEntry, KioskDevice, Role, User
+from mes.core.inputs import MAX_PAGE, query_int, query_text
 from mes.core.web import hx_redirect, render
 from mes.machines.models import WorkCenter
 
@@ -151,9 +152,9 @@ PAGE_SIZE = 50
 @bp.route("/audit")
 @requires(Permission.AUDIT)
 def audit() -> Response:
-    entity = request.args.get("entity") or None
-    entity_id = request.args.get("entity_id", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
+    entity = query_text("entity", max_length=64)
+    entity_id = query_int("entity_id")
+    page = query_int("page", 1, max=MAX_PAGE) or 1
     query = select(AuditEntry)
     if entity:
         query = query.where(AuditEntry.entity == entity)

@@ -15,6 +15,8 @@ from mes.core import audit
 from mes.core.auth import Permission, permissions_of
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import DomainError, Forbidden
+from mes.core.fields import Count
+from mes.core.inputs import MAX_PAGE
 from mes.core.models import ApiToken
 from mes.core.security import digest
 
@@ -64,7 +66,7 @@ def token_required(*permissions: Permission) -> Callable[[F], F]:
     return wrap
 
 class PageQuerySchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Count(load_default=1, max=MAX_PAGE)
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
 
 

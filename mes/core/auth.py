@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, request, session as flask_session
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 
+from mes.core import sessions
 from mes.core.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,6 +156,7 @@ def end_idle_kiosk_session() -> None:
     g.pop("mes_kiosk", None)
     if session.get(KIOSK_SESSION) and current_user.is_authenticated:
         if time.time() - session.get(LAST_SEEN, 0) > current_app.config["KIOSK_IDLE_SECONDS"]:
+            sessions.end(session.get(sessions.SESSION_KEY))
             logout_user()
             session.pop(KIOSK_SESSION, None)
     if current_user.is_authenticated:
@@ -204,6 +206,9 @@ def init_app(app: Flask) -> LoginManager:
             return None
         user = session().get(User, user_id)
         if user is None or not user.active or user.session_version != version:
+            return None
+        # The session must still exist server-side: logging out ends every copy of the cookie.
+        if not sessions.is_valid(flask_session.get(sessions.SESSION_KEY), user_id):
             return None
         return user
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -71,10 +73,27 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def private_sqlite_file(database: str | None) -> None:
+    """The database file readable by the app's user only, created so before SQLite opens it:
+    SQLite gives its -wal and -shm files the database file's permissions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if file.exists():
+                os.chmod(file, 0o600)
+    except OSError:  # another user's file (a shared deployment): leave it as its owner set it
+        pass
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine configured for the shop's two backends."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        private_sqlite_file(parsed.database)
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -1,4 +1,5 @@
-"""Login and account forms, and the parsing of form values every page needs."""
+"""Login and account forms, validators other packages' forms share, and the parsing of form
+values every page needs."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +7,18 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+
+from mes.core.inputs import DATE_MAX, DATE_MIN, date_in_range
+
+
+class PlantDateRange:
+    """A date a plant plans with (see mes.core.inputs.DATE_MIN/DATE_MAX)."""
+
+    def __call__(self, form: FlaskForm, field: object) -> None:
+        if not date_in_range(getattr(field, "data", None)):
+            raise ValidationError(str(_l("Enter a date between %(first)s and %(last)s.", first=DATE_MIN.isoformat(),
+                                         last=DATE_MAX.isoformat())))
 
 
 class LoginForm(FlaskForm):
@@ -40,7 +52,12 @@ def parse_date(raw: str | None, field: str, errors: dict[str, list]) -> dt.date 
     if not raw or not raw.strip():
         return None
     try:
-        return dt.date.fromisoformat(raw.strip())
+        value = dt.date.fromisoformat(raw.strip())
     except ValueError:
         errors.setdefault(field, []).append(_l("Enter a date as YYYY-MM-DD."))
         return None
+    if not date_in_range(value):
+        errors.setdefault(field, []).append(_l("Enter a date between %(first)s and %(last)s.", first=DATE_MIN.isoformat(),
+                                               last=DATE_MAX.isoformat()))
+        return None
+    return value

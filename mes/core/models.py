@@ -1,4 +1,4 @@
-"""Tables every package relies on: users and roles, API tokens, kiosk devices, login throttles,
+"""Tables every package relies on: users and roles, login sessions, API tokens, kiosk devices, login throttles,
 the append-only audit log and idempotency keys."""
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ class User(UserMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     employee_no: Mapped[str | None] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    # Badge codes are looked up, so they are stored as a digest, not a salted hash.
+    # Badge codes are looked up, so they are stored as a digest keyed with the secret key
+    # (mes.core.security.badge_digest), not a salted hash.
     badge_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     locale: Mapped[str | None] = mapped_column(String(8))
@@ -120,6 +121,17 @@ class KioskDevice(Base):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserSession(Base):
+    """A logged-in browser session; the cookie carries a random id whose digest is the key here.
+    No row, no session: logging out deletes it (see mes.core.sessions)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class LoginThrottle(Base):

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import format_datetime, lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from mes.core import throttle
+from mes.core import sessions, throttle
 from mes.core.db import session, transaction
 from mes.core.errors import DomainError, ValidationError
 from mes.core.models import KioskDevice, Role, User
-from mes.core.security import check_secret, digest, hash_secret
+from mes.core.security import badge_digest, check_secret, hash_secret, identifier, legacy_badge_digest
 
 
 class LoginFailed(DomainError):
@@ -32,9 +32,10 @@ def _guard(limits: list[throttle.Limit]) -> None:
 
 
 def login_with_password(username: str, password: str) -> User:
-    limits = [throttle.account(username)]
+    name = identifier(username)
+    limits = [throttle.account(name)]
     _guard(limits)
-    user = session().scalar(select(User).where(User.username == username.strip()))
+    user = session().scalar(select(User).where(func.lower(User.username) == name))
     ok = check_secret(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)
@@ -47,20 +48,33 @@ def login_with_badge(code: str, device_key: str) -> User:
     """A badge scanner types the code; throttled per device and globally (the badge is the account)."""
     limits = [throttle.device(device_key), throttle.global_badge()]
     _guard(limits)
-    user = session().scalar(select(User).where(User.badge_digest == digest(code.strip())))
+    user = session().scalar(select(User).where(User.badge_digest == badge_digest(code)))
+    if user is None:
+        user = session().scalar(select(User).where(User.badge_digest == legacy_badge_digest(code)))
+        if user is not None and user.active:
+            _rekey_badge(user.id, code)
     if user is None or not user.active:
         throttle.record_failure(limits)
         raise LoginFailed()
     return user
 
 
+def _rekey_badge(user_id: int, code: str) -> None:
+    """A badge stored with the old unkeyed digest: store it keyed, now that its code was shown."""
+    with transaction() as s:
+        user = s.get(User, user_id)
+        if user is not None and user.badge_digest == legacy_badge_digest(code):
+            user.badge_digest = badge_digest(code)
+
+
 def login_with_pin(employee_no: str, pin: str, kiosk: KioskDevice | None) -> User:
     """PINs are short, so they are accepted only on enrolled kiosks and throttled three ways."""
     if kiosk is None:
         raise DomainError(_l("PIN login works only on an enrolled shop-floor terminal."), code="kiosk_required")
-    limits = [throttle.account(f"pin:{employee_no}"), throttle.device(f"kiosk:{kiosk.id}"), throttle.global_pin()]
+    number = identifier(employee_no)
+    limits = [throttle.account(f"pin:{number}"), throttle.device(f"kiosk:{kiosk.id}"), throttle.global_pin()]
     _guard(limits)
-    user = session().scalar(select(User).where(User.employee_no == employee_no.strip()))
+    user = session().scalar(select(User).where(func.lower(User.employee_no) == number))
     ok = check_secret(user.pin_hash if user else None, pin)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)
@@ -91,8 +105,9 @@ def change_password(user_id: int, current: str, new: str) -> None:
         if user is None or not check_secret(user.password_hash, current):
             raise ValidationError(fields={"current": [_l("The current password is wrong.")]})
         user.password_hash = hash_secret(new)
-        # A new password ends every other session of this user.
+        # A new password ends every session of this user.
         user.session_version += 1
+        sessions.end_all(s, user.id)
 
 
 def home_endpoint(user: User) -> str:

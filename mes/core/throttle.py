@@ -20,8 +20,9 @@ class Limit:
     max_failures: int
 
 
-def account(username: str) -> Limit:
-    return Limit(f"account:{username.strip().lower()}", current_app.config["LOGIN_MAX_FAILURES_ACCOUNT"])
+def account(name: str) -> Limit:
+    """``name`` is an already normalized identifier (mes.core.security.identifier)."""
+    return Limit(f"account:{name}", current_app.config["LOGIN_MAX_FAILURES_ACCOUNT"])
 
 
 def device(device_key: str) -> Limit:

@@ -10,14 +10,14 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
-from mes.core import auth, services
+from mes.core import auth, services, sessions
 from mes.core.auth import login_required, public
 from mes.core.db import get_db
 from mes.core.forms import BadgeForm, LocaleForm, LoginForm, PasswordChangeForm, PinForm
 from mes.core.i18n import normalize
 from mes.core.kiosk import current_kiosk
 from mes.core.errors import DomainError
-from mes.core.web import htmx, hx_redirect, is_api_request, render
+from mes.core.web import htmx, hx_redirect, is_api_request, render, safe_target
 
 bp = Blueprint("core", __name__)
 
@@ -36,12 +36,10 @@ def _finish_login(user: Any, kiosk_login: bool) -> Response:
     if locale:
         session["locale"] = locale
     login_user(user)
+    session[sessions.SESSION_KEY] = sessions.start(user.id)
     session[KIOSK_SESSION] = kiosk_login
     session[LAST_SEEN] = time.time()
-    target = request.args.get("next")
-    if not target or not target.startswith("/") or target.startswith("//"):
-        target = url_for(services.home_endpoint(user))
-    return hx_redirect(target)
+    return hx_redirect(safe_target(request.args.get("next"), url_for(services.home_endpoint(user))))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -93,6 +91,8 @@ def kiosk_login() -> Response:
 @public
 def logout() -> Response:
     was_kiosk = session.get(KIOSK_SESSION)
+    # Server-side: a copy of this cookie must not stay logged in.
+    sessions.end(session.get(sessions.SESSION_KEY))
     logout_user()
     session.clear()
     return hx_redirect(url_for("core.kiosk_login" if was_kiosk else "core.login"))
@@ -119,8 +119,9 @@ def set_locale() -> Response:
         session["locale"] = locale
         if current_user.is_authenticated:
             services.set_locale(current_user.id, locale)
-    target = request.referrer if request.referrer and request.referrer.startswith(request.host_url) else url_for("reports.overview")
-    return hx_redirect(target)
+    referrer = request.referrer or ""
+    back = "/" + referrer[len(request.host_url):] if referrer.startswith(request.host_url) else None
+    return hx_redirect(safe_target(back, url_for("reports.overview")))
 
 
 @bp.route("/account", methods=["GET", "POST"])

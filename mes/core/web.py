@@ -2,7 +2,9 @@
 requests, only its fragment; errors render in place."""
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
@@ -11,6 +13,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from mes.core.errors import DomainError
+from mes.core.inputs import required_version
 
 htmx = HTMX()
 
@@ -28,10 +31,32 @@ def render(full: str, fragment: str | None = None, status: int = 200, **context:
     return response
 
 
+def safe_target(target: str | None, fallback: str) -> str:
+    r"""``target`` when it is a path on this host, ``fallback`` otherwise: the one rule for every
+    ``next`` parameter, referrer and HX-Redirect.
+
+    Browsers read ``/\host`` and ``/%09/host`` as ``//host`` (another host): they turn backslashes into
+    slashes and drop tabs and newlines before parsing. So anything with a backslash, a control
+    character or whitespace is refused outright, and what is left must be a path starting with
+    one slash, with neither a scheme nor a host.
+    """
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return fallback
+    if "\\" in target or any(ch.isspace() or unicodedata.category(ch)[0] in "CZ" for ch in target):
+        return fallback
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return fallback
+    return target
+
+
 def hx_redirect(url: str) -> Response:
-    """Navigate the whole page: HX-Redirect for htmx, a 303 otherwise."""
+    """Navigate the whole page: HX-Redirect for htmx, a 303 otherwise (same host only)."""
     from flask import redirect
 
+    url = safe_target(url, "/")
     if htmx:
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
@@ -121,7 +146,7 @@ def init_app(app: Flask) -> None:
                 "current_locale": "zh_CN" if get_locale() and get_locale().language == "zh" else "en"}
 
 
-def form_version() -> int | None:
-    """The ``version`` a form was drawn with, for the optimistic-locking check of the save."""
-    raw = request.form.get("version")
-    return int(raw) if raw and raw.isdigit() else None
+def form_version() -> int:
+    """The ``version`` a form was drawn with, for the optimistic-locking check of the save; an
+    edit without it is refused (see :func:`mes.core.inputs.required_version`)."""
+    return required_version()

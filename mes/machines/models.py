@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
 
 
@@ -130,8 +131,9 @@ class Machine(Base):
         return f"<Machine {self.code}>"
 
 
-class MachineDowntime(Base):
-    """A period a machine cannot work: a breakdown, planned maintenance."""
+class MachineDowntime(Audited, Base):
+    """A period a machine cannot work: a breakdown, planned maintenance. Audited: ending or
+    correcting one changes what the scheduler plans."""
 
     __tablename__ = "machine_downtime"
     __table_args__ = (CheckConstraint("ends_at IS NULL OR ends_at > starts_at", name="span"),)

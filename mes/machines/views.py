@@ -35,7 +35,13 @@ def _detail(machine_id: int, status: int = 200, errors: dict | None = None, valu
     downtime = session().scalars(select(MachineDowntime).where(MachineDowntime.machine_id == machine_id)
                                  .order_by(MachineDowntime.starts_at.desc()).limit(20)).all()
     return render("machines/detail.html", "machines/_downtime.html", status=status, machine=machine, downtime=downtime,
-                  statuses=list(MachineStatus), errors=errors or {}, values=values or {}, kinds=services.DOWNTIME_KINDS)
+                  statuses=list(MachineStatus), errors=errors or {}, values=values or {}, kinds=services.DOWNTIME_KINDS,
+                  local_input=_local_input)
+
+
+def _local_input(moment: dt.datetime | None) -> str:
+    """A stored UTC time as a datetime-local input value in the plant's time zone."""
+    return moment.astimezone(plant_tz()).strftime("%Y-%m-%dT%H:%M") if moment else ""
 
 
 @bp.route("/<int:machine_id>")
@@ -69,6 +75,31 @@ def record_downtime(machine_id: int) -> Response:
             errors = exc.fields
     g.keep_target = True
     return _detail(machine_id, status=422, errors=errors, values=request.form)
+
+
+@bp.route("/<int:machine_id>/downtime/<int:downtime_id>", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def update_downtime(machine_id: int, downtime_id: int) -> Response:
+    errors: dict[str, list] = {}
+    starts = _local(request.form.get("starts_at"), "starts_at", errors)
+    ends = _local(request.form.get("ends_at"), "ends_at", errors)
+    if errors:
+        raise ValidationError(fields=errors)
+    services.update_downtime(machine_id, downtime_id, starts, ends, request.form.get("kind", ""),
+                             request.form.get("note"))
+    return _detail(machine_id)
+
+
+@bp.route("/<int:machine_id>/downtime/<int:downtime_id>/end", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def end_downtime(machine_id: int, downtime_id: int) -> Response:
+    """The machine works again: now, or at the time given."""
+    errors: dict[str, list] = {}
+    ends = _local(request.form.get("ends_at"), "ends_at", errors)
+    if errors:
+        raise ValidationError(fields=errors)
+    services.end_downtime(machine_id, downtime_id, ends)
+    return _detail(machine_id)
 
 
 @bp.route("/<int:machine_id>/status", methods=["POST"])

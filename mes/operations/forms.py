@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from mes.core.db import session
 from mes.core.errors import ValidationError
+from mes.core.inputs import MAX_INT, ids_of, to_int
 from mes.core.web import render
 from mes.operations import services
 from mes.operations.rules import MachineTime, OperationInput, parse_minutes
@@ -22,11 +23,10 @@ TEMPLATE = "operations/_operation_form.html"
 def _int_or_none(raw: str | None, field: str, errors: dict[str, list]) -> int | None:
     if raw is None or not raw.strip():
         return None
-    try:
-        return int(raw.strip())
-    except ValueError:
+    value = to_int(raw, min=0, max=MAX_INT)
+    if value is None:
         errors.setdefault(field, []).append(_l("Enter a whole number."))
-        return None
+    return value
 
 
 def _minutes(raw: str | None, field: str, errors: dict[str, list]):  # type: ignore[no-untyped-def]
@@ -103,7 +103,7 @@ def save_submitted(is_new: bool, save: Callable[[OperationInput, int | None], No
 
 
 def machine_ids_of(form: Any) -> list[int]:
-    return [int(x) for x in form.getlist("machine_ids") if x.isdigit()]
+    return ids_of(form.getlist("machine_ids"))
 
 
 def op_values(op: Any, preds: list[int]) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def form_values(form: Any, machine_ids: list[int]) -> dict[str, Any]:
     """What the user typed, to draw the form again beside its errors."""
     values = {k: form.get(k) for k in ("seq", "name", "setup_minutes", "run_minutes", "transfer_batch", "drawing",
                                        "program_no", "instructions", "predecessors", "reason")}
-    values["work_center_id"] = form.get("work_center_id", type=int)
+    values["work_center_id"] = to_int(form.get("work_center_id"))
     values["inspection_required"] = bool(form.get("inspection_required"))
     values["follows_previous"] = form.get("follows_previous", "1") == "1"
     values["machines"] = {

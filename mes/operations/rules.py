@@ -43,8 +43,8 @@ def parse_minutes(raw: object) -> Decimal:
         value = Decimal(str(raw).strip().replace(",", "."))
     except InvalidOperation as exc:
         raise ValueError(str(raw)) from exc
-    if not value.is_finite():
-        raise ValueError(str(raw))
+    if not value.is_finite() or abs(value) >= MAX_MINUTES * 1000:
+        raise ValueError(str(raw))  # also keeps quantize() within the decimal context's precision
     return value.quantize(Decimal("0.001"))
 
 

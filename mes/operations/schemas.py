@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from mes.core.db import session
 from mes.core.errors import ValidationError
+from mes.core.fields import Count
 from mes.machines.models import Machine, WorkCenter
 from mes.operations.rules import MachineTime, OperationInput
 
@@ -22,7 +23,7 @@ class MachineTimeSchema(ma.Schema):
 
 
 class OperationSchema(ma.Schema):
-    seq = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    seq = Count()
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
     work_center = ma.fields.String(required=True, metadata={"description": "Work center code."})
     setup_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
@@ -31,9 +32,9 @@ class OperationSchema(ma.Schema):
                                     metadata={"description": "Default run minutes per piece when no machines are listed."})
     machines = ma.fields.List(ma.fields.Nested(MachineTimeSchema), load_default=list,
                               metadata={"description": "Eligible machines with their times; empty: any machine of the work center."})
-    predecessors = ma.fields.List(ma.fields.Integer(), allow_none=True, load_default=None,
+    predecessors = ma.fields.List(Count(), allow_none=True, load_default=None,
                                   metadata={"description": "Sequence numbers this operation waits for; null: the previous one."})
-    transfer_batch = ma.fields.Integer(allow_none=True, load_default=None)
+    transfer_batch = Count(allow_none=True, load_default=None)
     inspection_required = ma.fields.Boolean(load_default=False)
     drawing = ma.fields.String(allow_none=True, load_default=None)
     program_no = ma.fields.String(allow_none=True, load_default=None)

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from mes.core import idempotency
 from mes.core.api import PageQuerySchema, token_required
+from mes.core.fields import Count, PlantDate
+from mes.core.inputs import MAX_INT
 from mes.core.auth import Permission, current_principal
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
@@ -49,8 +51,8 @@ class WorkOrderQuerySchema(PageQuerySchema):
     q = ma.fields.String(metadata={"description": "Search number, customer, product code or name."})
     status = ma.fields.List(ma.fields.Enum(WorkOrderStatus, by_value=True))
     product = ma.fields.String(metadata={"description": "Product code."})
-    due_from = ma.fields.Date()
-    due_to = ma.fields.Date()
+    due_from = PlantDate()
+    due_to = PlantDate()
     late = ma.fields.Boolean(load_default=False)
     sort = ma.fields.String(load_default="due", validate=ma.validate.OneOf(list(queries.SORTS)))
 
@@ -58,9 +60,9 @@ class WorkOrderQuerySchema(PageQuerySchema):
 class WorkOrderCreateSchema(ma.Schema):
     number = ma.fields.String(validate=ma.validate.Length(max=40), metadata={"description": "Generated when left out."})
     product = ma.fields.String(required=True, metadata={"description": "Product code."})
-    quantity = ma.fields.Integer(required=True, strict=True)
-    due_date = ma.fields.Date(required=True)
-    release_date = ma.fields.Date(allow_none=True)
+    quantity = Count(required=True, strict=True, min=-MAX_INT)  # the service explains a wrong quantity
+    due_date = PlantDate(required=True)
+    release_date = PlantDate(allow_none=True)
     priority = ma.fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
     customer = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=120))
     note = ma.fields.String(allow_none=True)
@@ -68,7 +70,7 @@ class WorkOrderCreateSchema(ma.Schema):
 
 class StatusChangeSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf([a.value for a in lifecycle.STATUS_ACTIONS]))
-    version = ma.fields.Integer(required=True, metadata={"description": "The version you read."})
+    version = Count(required=True, metadata={"description": "The version you read."})
     reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
 
 
@@ -164,13 +166,13 @@ class OperationProgressSchema(OperationSchema):
 
 
 class OperationChangeSchema(ma.Schema):
-    version = ma.fields.Integer(required=True, metadata={"description": "The work order version you read."})
+    version = Count(required=True, metadata={"description": "The work order version you read."})
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     operation = ma.fields.Nested(OperationSchema, required=True)
 
 
 class OperationActionSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
+    version = Count(required=True)
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
     direction = ma.fields.String(validate=ma.validate.OneOf(["up", "down"]), metadata={"description": "For move."})
 

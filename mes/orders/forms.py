@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from mes.core.forms import PlantDateRange
 from mes.orders.models import PRIORITY_LABELS
 
 
@@ -16,8 +17,8 @@ class WorkOrderForm(FlaskForm):
                          description=_l("Left empty: numbered automatically."))
     product_id = SelectField(_l("Product"), coerce=int, validators=[InputRequired()])
     quantity = IntegerField(_l("Quantity"), validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
-    release_date = DateField(_l("Earliest start"), validators=[Optional()])
-    due_date = DateField(_l("Due date"), validators=[DataRequired()])
+    release_date = DateField(_l("Earliest start"), validators=[Optional(), PlantDateRange()])
+    due_date = DateField(_l("Due date"), validators=[DataRequired(), PlantDateRange()])
     priority = SelectField(_l("Priority"), choices=[(p.value, label) for p, label in PRIORITY_LABELS.items()], default="normal")
     customer = StringField(_l("Customer"), validators=[Optional(), Length(max=120)])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
@@ -27,7 +28,7 @@ class WorkOrderForm(FlaskForm):
 
 
 class SplitForm(FlaskForm):
-    quantity = IntegerField(_l("Pieces to split off"), validators=[InputRequired(), NumberRange(min=1)])
-    due_date = DateField(_l("Due date of the new lot"), validators=[Optional()])
+    quantity = IntegerField(_l("Pieces to split off"), validators=[InputRequired(), NumberRange(min=1, max=1_000_000)])
+    due_date = DateField(_l("Due date of the new lot"), validators=[Optional(), PlantDateRange()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     version = HiddenField()

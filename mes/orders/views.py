@@ -16,6 +16,7 @@ from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import ValidationError
 from mes.core.forms import parse_date
+from mes.core.inputs import MAX_INT, MAX_PAGE, query_int, query_text, required_version
 from mes.core.web import form_version, hx_redirect, render
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
@@ -34,9 +35,9 @@ def _filter_from_args() -> queries.OrderFilter:
     # A bare visit shows the work still to do; any filter (even an empty one) shows what it asks.
     default_status = [s.value for s in OPEN_STATUSES] if not request.args else []
     f = queries.OrderFilter(
-        q=(request.args.get("q") or "").strip() or None,
+        q=query_text("q"),
         status=[s for s in request.args.getlist("status") if s in WORK_ORDER_STATUS_LABELS] or default_status,
-        product_id=request.args.get("product", type=int),
+        product_id=query_int("product"),
         due_from=parse_date(request.args.get("due_from"), "due_from", errors),
         due_to=parse_date(request.args.get("due_to"), "due_to", errors),
         late=bool(request.args.get("late")),
@@ -51,7 +52,7 @@ def _filter_from_args() -> queries.OrderFilter:
 @requires(Permission.VIEW_ORDERS)
 def list_orders() -> Response:
     f = _filter_from_args()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = query_int("page", 1, max=MAX_PAGE) or 1
     rows, total = queries.list_orders(f, page=page, per_page=PER_PAGE)
     products = session().scalars(select(Product).order_by(Product.code)).all()
     args = {k: v for k, v in request.args.items(multi=True) if k != "page"}
@@ -122,8 +123,9 @@ def edit_order(order_id: int) -> Response:
         form.version.data = str(order.version)
     status = 200
     if form.validate_on_submit():
+        version = required_version(form.version.data or "")
         try:
-            services.update(order_id, int(form.version.data or 0) or None, _order_input(form))
+            services.update(order_id, version, _order_input(form))
             return hx_redirect(url_for("orders.detail", order_id=order_id))
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -184,14 +186,14 @@ EDITOR = operation_forms.Editor(
 @requires(Permission.EDIT_ORDERS)
 def new_operation(order_id: int) -> Response:
     order = queries.get(order_id)
-    after = request.args.get("after", type=int)
+    after = query_int("after", max=MAX_INT)
     seqs = sorted(op.seq for op in order.operations)
     seq = operations.choose_seq(set(seqs), None)
     if after is not None:
         nxt = next((x for x in seqs if x > after), None)
         # Between two operations numbered 10 apart, the inserted one becomes 15 (or 11, ...).
         seq = next((c for c in (after + 5, after + 1) if c not in seqs and (nxt is None or c < nxt)), None)
-    values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": request.args.get("work_center_id", type=int)}
+    values = {"seq": seq, "follows_previous": True, "machines": {}, "work_center_id": query_int("work_center_id")}
     return EDITOR.render(order, None, values, {})
 
 
@@ -208,7 +210,7 @@ def edit_operation(order_id: int, operation_id: int) -> Response:
 @requires(Permission.EDIT_ORDERS)
 def refresh_operation_form(order_id: int) -> Response:
     order = queries.get(order_id)
-    op = next((o for o in order.operations if o.id == request.args.get("operation_id", type=int)), None)
+    op = next((o for o in order.operations if o.id == query_int("operation_id")), None)
     return EDITOR.render(order, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
 

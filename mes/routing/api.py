@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from mes.core.api import token_required
+from mes.core.fields import Count, Id, PlantDate
 from mes.core.auth import Permission
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
@@ -38,14 +39,14 @@ class RoutingSchema(RoutingSummarySchema):
 class RoutingCreateSchema(ma.Schema):
     product = ma.fields.String(required=True, metadata={"description": "Product code."})
     note = ma.fields.String(allow_none=True)
-    copy_from = ma.fields.Integer(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
+    copy_from = Id(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
     operations = ma.fields.List(ma.fields.Nested(OperationSchema), load_default=None,
                                 metadata={"description": "When given, the new version holds exactly these operations."})
 
 
 class ReleaseSchema(ma.Schema):
-    version = ma.fields.Integer(required=True)
-    effective_from = ma.fields.Date(allow_none=True, load_default=None)
+    version = Count(required=True)
+    effective_from = PlantDate(allow_none=True, load_default=None)
 
 
 class RoutingQuerySchema(ma.Schema):

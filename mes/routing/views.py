@@ -14,6 +14,7 @@ from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.forms import parse_date
+from mes.core.inputs import MAX_INT, form_int, query_int, query_text, to_int
 from mes.core.web import form_version, hx_redirect, render
 from mes.machines.models import WorkCenter
 from mes.operations import forms as operation_forms
@@ -35,11 +36,11 @@ bp = Blueprint("routing", __name__, url_prefix="/routings")
 @bp.route("/")
 @requires(Permission.VIEW_ROUTINGS)
 def list_products() -> Response:
-    q = (request.args.get("q") or "").strip()
-    family_id = request.args.get("family", type=int)
+    q = query_text("q") or ""
+    family_id = query_int("family")
     query = select(Product).options(joinedload(Product.family)).order_by(Product.code)
     if q:
-        query = query.where(or_(Product.code.ilike(f"%{q}%"), Product.name.ilike(f"%{q}%")))
+        query = query.where(or_(Product.code.icontains(q, autoescape=True), Product.name.icontains(q, autoescape=True)))
     if family_id:
         query = query.where(Product.family_id == family_id)
     products = session().scalars(query).all()
@@ -93,7 +94,7 @@ def product(product_id: int) -> Response:
 @bp.route("/products/<int:product_id>/versions", methods=["POST"])
 @requires(Permission.EDIT_ROUTINGS)
 def new_version(product_id: int) -> Response:
-    copy_from = request.form.get("copy_from", type=int)
+    copy_from = form_int("copy_from")
     routing_id = services.create_version(product_id, copy_from_id=copy_from)
     return hx_redirect(url_for("routing.editor", routing_id=routing_id))
 
@@ -141,7 +142,7 @@ EDITOR = operation_forms.Editor(
 def new_operation(routing_id: int) -> Response:
     routing = _load_routing(routing_id)
     last = routing.operations[-1] if routing.operations else None
-    values = {"work_center_id": request.args.get("work_center_id", type=int) or (last.work_center_id if last else None),
+    values = {"work_center_id": query_int("work_center_id") or (last.work_center_id if last else None),
               "follows_previous": True, "machines": {}, "seq": (last.seq if last else 0) + operations.SEQ_STEP}
     return EDITOR.render(routing, None, values, {})
 
@@ -152,8 +153,8 @@ def edit_operation(routing_id: int, operation_id: int) -> Response:
     routing = _load_routing(routing_id)
     op = operations.find(routing, operation_id)
     values = operation_forms.op_values(op, operations.predecessor_seqs(routing).get(op.id, []))
-    if request.args.get("work_center_id"):
-        values["work_center_id"] = request.args.get("work_center_id", type=int)
+    if query_int("work_center_id"):
+        values["work_center_id"] = query_int("work_center_id")
     return EDITOR.render(routing, op, values, {})
 
 
@@ -162,7 +163,7 @@ def edit_operation(routing_id: int, operation_id: int) -> Response:
 def refresh_operation_form(routing_id: int) -> Response:
     """Redraw the open form (e.g. its machine rows after the work center changed), keeping input."""
     routing = _load_routing(routing_id)
-    operation_id = request.args.get("operation_id", type=int)
+    operation_id = query_int("operation_id")
     op = next((o for o in routing.operations if o.id == operation_id), None)
     return EDITOR.render(routing, op, operation_forms.form_values(request.args, operation_forms.machine_ids_of(request.args)), {})
 
@@ -221,7 +222,7 @@ def make_obsolete(routing_id: int) -> Response:
 @requires(Permission.VIEW_ROUTINGS)
 def setup_matrix() -> Response:
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
-    wc_id = request.args.get("work_center_id", type=int) or (centers[0].id if centers else None)
+    wc_id = query_int("work_center_id") or (centers[0].id if centers else None)
     families = session().scalars(select(ProductFamily).order_by(ProductFamily.code)).all()
     default, entries = services.changeover_minutes(session(), wc_id) if wc_id else (0, {})
     return render("routing/setup_matrix.html", "routing/_setup_matrix.html", centers=centers, wc_id=wc_id,
@@ -240,16 +241,14 @@ def save_setup_matrix(work_center_id: int) -> Response:
             if not raw:
                 values[(a.id, b.id)] = None
                 continue
-            try:
-                values[(a.id, b.id)] = int(raw)
-            except ValueError:
+            values[(a.id, b.id)] = to_int(raw, min=0, max=MAX_INT)
+            if values[(a.id, b.id)] is None:
                 errors[f"m-{a.id}-{b.id}"] = [str(ValidationError.default_message)]
     default = None
     raw_default = (request.form.get("default") or "").strip()
     if raw_default:
-        try:
-            default = int(raw_default)
-        except ValueError:
+        default = to_int(raw_default, min=0, max=MAX_INT)
+        if default is None:
             errors["default"] = [str(ValidationError.default_message)]
     if not errors:
         try:

@@ -58,6 +58,9 @@ class ScheduleVersion(Base):
     lower_bound: Mapped[int | None]
     seconds: Mapped[float | None]
     progress_json: Mapped[str | None] = mapped_column(Text)
+    # Written every few seconds by the process solving it: a running version whose heartbeat stops
+    # died with its process (see mes.scheduling.services.fail_dead_runs).
+    heartbeat_at: Mapped[dt.datetime | None]
     message: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[dt.datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mes.core import audit
@@ -51,8 +51,11 @@ from mes.scheduling.engine.solver import solve
 from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 HORIZON_DAYS = 60
-# A run that reports nothing for this long died with its process; another may start.
-STALE_RUN = dt.timedelta(minutes=5)
+# A running version's process writes its heartbeat this often; one silent for DEAD_AFTER died.
+HEARTBEAT_SECONDS = 5.0
+DEAD_AFTER = dt.timedelta(seconds=30)
+# However alive it looks, a run is over this long after its time limit.
+OVERRUN = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -76,6 +79,20 @@ def machine_key(machine_id: int) -> str:
 
 def minutes_between(origin: dt.datetime, moment: dt.datetime) -> int:
     return int((moment - origin).total_seconds() // 60)
+
+
+def downtime_window(origin: dt.datetime, starts_at: dt.datetime, ends_at: dt.datetime | None,
+                    horizon: int) -> Window | None:
+    """A downtime as a breakdown window clipped to [0, horizon]; None when it lies outside.
+
+    An open-ended downtime means "unavailable from its start until further notice": it lasts to
+    the end of the horizon (one that starts after the horizon does not concern this plan).
+    """
+    start = max(0, minutes_between(origin, starts_at))
+    end = horizon if ends_at is None else min(horizon, minutes_between(origin, ends_at))
+    if start >= end:
+        return None
+    return Window(start, end, WindowKind.BREAKDOWN)
 
 
 def _working_minutes(value: Decimal) -> int:
@@ -109,9 +126,9 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         )
     downtime: dict[int, list[Window]] = {}
     for d in s.scalars(select(MachineDowntime).where((MachineDowntime.ends_at.is_(None)) | (MachineDowntime.ends_at > origin))):
-        end = minutes_between(origin, d.ends_at) if d.ends_at else horizon
-        downtime.setdefault(d.machine_id, []).append(
-            Window(max(0, minutes_between(origin, d.starts_at)), end, WindowKind.BREAKDOWN))
+        window = downtime_window(origin, d.starts_at, d.ends_at, horizon)
+        if window is not None:
+            downtime.setdefault(d.machine_id, []).append(window)
     engine_machines = []
     by_wc: dict[int, list[Machine]] = {}
     for m in machines:
@@ -277,6 +294,7 @@ REASON_MESSAGES = {
     "infeasible": _l("Pinned operations and the order of operations contradict each other: %(ops)s."),
     "no_plan_found": _l("No plan was found in the time limit. Give the scheduler more time."),
     "no_eligible_machine": _l("%(ops)s has no machine that can do it."),
+    "run_died": _l("The scheduler stopped without a result (its process ended). Start a new run."),
 }
 
 
@@ -309,12 +327,11 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
     with transaction() as s:
         running = s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.RUNNING).with_for_update()).all()
         for run in running:
-            if utcnow() - run.created_at < STALE_RUN + dt.timedelta(seconds=run.time_limit_s):
+            if not _is_dead(run):
                 raise Conflict(_l("The scheduler is already running. Wait for it to finish."), code="scheduler_busy")
-            run.status = ScheduleStatus.FAILED
-            run.message = json.dumps({"warnings": ["stopped without a result"]})
+            _mark_dead(run)
         version = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=origin, time_limit_s=time_limit, workers=workers,
-                                  created_by_id=current_actor().user_id)
+                                  created_by_id=current_actor().user_id, heartbeat_at=utcnow())
         s.add(version)
         s.flush()
         schedule_id = version.id
@@ -326,6 +343,63 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
     return schedule_id
 
 
+def _is_dead(run: ScheduleVersion) -> bool:
+    now = utcnow()
+    silent = now - (run.heartbeat_at or run.created_at) > DEAD_AFTER
+    return silent or now - run.created_at > OVERRUN + dt.timedelta(seconds=run.time_limit_s)
+
+
+def _mark_dead(run: ScheduleVersion) -> None:
+    run.status = ScheduleStatus.FAILED
+    run.message = json.dumps({"reasons": [{"code": "run_died", "ops": [], "text": "stopped without a result"}]})
+
+
+def fail_dead_runs() -> int:
+    """Mark running versions whose process died as failed (called wherever runs are looked at:
+    starting one, the progress poll, the list page). Returns how many there were."""
+    with get_db().read_session() as s:
+        candidates = s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.RUNNING)).all()
+        if not any(_is_dead(run) for run in candidates):
+            return 0
+    dead = 0
+    with transaction() as s:
+        for run in s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.RUNNING).with_for_update()):
+            if _is_dead(run):
+                _mark_dead(run)
+                dead += 1
+    return dead
+
+
+class _Heartbeat:
+    """Writes the run's heartbeat every HEARTBEAT_SECONDS from a thread of its own while it solves
+    (the solver's progress callback is irregular, and silent while the problem is built)."""
+
+    def __init__(self, app: Flask, schedule_id: int) -> None:
+        self.app, self.schedule_id = app, schedule_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"mes-heartbeat-{schedule_id}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=HEARTBEAT_SECONDS * 2)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.app.app_context(), transaction() as s:
+                    # A Core UPDATE: leaves the row's optimistic-locking version alone.
+                    s.execute(update(ScheduleVersion.__table__).where(
+                        ScheduleVersion.__table__.c.id == self.schedule_id,
+                        ScheduleVersion.__table__.c.status == ScheduleStatus.RUNNING.value,
+                    ).values(heartbeat_at=utcnow()))
+            except Exception:  # a missed beat is retried; the run itself must go on
+                self.app.logger.exception("heartbeat of schedule run %s failed", self.schedule_id)
+
+
 class _Run:
     def __init__(self, app: Flask, schedule_id: int, origin: dt.datetime, time_limit: int, workers: int,
                  options: BuildOptions, actor: audit.Actor) -> None:
@@ -334,7 +408,7 @@ class _Run:
         self._last_progress = 0.0
 
     def run(self) -> None:
-        with self.app.app_context(), audit.actor_context(self.actor):
+        with self.app.app_context(), audit.actor_context(self.actor), _Heartbeat(self.app, self.schedule_id):
             keys = Keys()
             try:
                 with get_db().read_session() as s:

@@ -13,6 +13,7 @@ from mes.core.auth import Permission, requires
 from mes.core.clock import day_end
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
+from mes.core.inputs import form_int, required_version
 from mes.core.web import hx_redirect, render
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import services
@@ -26,6 +27,7 @@ OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 @bp.route("/")
 @requires(Permission.SCHEDULE)
 def schedules() -> Response:
+    services.fail_dead_runs()
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
     return render("scheduling/list.html", "scheduling/_versions.html", versions=versions, notes=services.notes,
                   running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
@@ -34,17 +36,11 @@ def schedules() -> Response:
 @bp.route("/run", methods=["POST"])
 @requires(Permission.SCHEDULE)
 def run() -> Response:
-    try:
-        time_limit = int(request.form.get("time_limit") or 30)
-    except ValueError:
-        time_limit = -1
-    if not 1 <= time_limit <= 600:
+    time_limit = form_int("time_limit", max=600) if request.form.get("time_limit") else 30
+    if time_limit is None:
         raise ValidationError(fields={"time_limit": [ValidationError.default_message]})
-    try:
-        frozen_hours = int(request.form.get("frozen_hours") or 0)
-    except ValueError:
-        frozen_hours = -1
-    if not 0 <= frozen_hours <= 168:
+    frozen_hours = form_int("frozen_hours", min=0, max=168) if request.form.get("frozen_hours") else 0
+    if frozen_hours is None:
         raise ValidationError(fields={"frozen_hours": [ValidationError.default_message]})
     objective = request.form.get("objective") if request.form.get("objective") in OBJECTIVES else OBJECTIVES[0]
     schedule_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
@@ -59,6 +55,7 @@ def _figures(version: ScheduleVersion) -> dict[str, Any]:
 @bp.route("/<int:schedule_id>")
 @requires(Permission.SCHEDULE)
 def detail(schedule_id: int) -> Response:
+    services.fail_dead_runs()  # the progress poll of a run whose process died ends here
     version = session().get(ScheduleVersion, schedule_id)
     if version is None:
         raise NotFound()
@@ -84,6 +81,5 @@ def detail(schedule_id: int) -> Response:
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
 @requires(Permission.SCHEDULE)
 def publish(schedule_id: int) -> Response:
-    raw = request.form.get("version")
-    services.publish(schedule_id, int(raw) if raw and raw.isdigit() else None)
+    services.publish(schedule_id, required_version())
     return detail(schedule_id)

@@ -49,6 +49,12 @@
     }
   });
 
+  // Controls that submit their form when changed (the language menu); no inline handlers under the CSP.
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el && el.hasAttribute && el.hasAttribute("data-submit-on-change") && el.form) el.form.submit();
+  });
+
   function networkError() { showError(document.body.dataset.networkError); }
   document.addEventListener("htmx:sendError", networkError);
   document.addEventListener("htmx:timeout", networkError);

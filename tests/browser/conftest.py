@@ -51,8 +51,12 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser):  # type: ignore[no-untyped-def]
+    """A page that fails its test on any Content-Security-Policy violation the browser reports."""
     context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(10_000)
     pg = context.new_page()
+    violations: list[str] = []
+    pg.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
     context.close()
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)

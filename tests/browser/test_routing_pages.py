@@ -82,11 +82,12 @@ def test_edit_a_draft_routing_inline(live_server, page):
     assert rows.count() == 3
     # Move it before milling, then remove the old lathe from turning.
     page.locator("#operations tr", has_text="Deburr").locator("button[title='Move up']").click()
-    page.wait_for_function("document.querySelectorAll('#operations tbody tr[id^=op-]')[1].textContent.includes('Deburr')")
+    # Locators, not wait_for_function: its string would be eval'd, which the page's CSP forbids.
+    page.locator("#operations tbody tr[id^=op-]").nth(1).filter(has_text="Deburr").wait_for()
     page.locator("#operations tr", has_text="Turn").first.locator("button", has_text="Edit").click()
     page.locator(f"input[name='machine-{ids['L-OLD']}-on']").uncheck()
     page.locator("form.op-form button[type=submit]").click()
-    page.wait_for_function("!document.querySelector('form.op-form')")
+    page.locator("form.op-form").wait_for(state="detached")
     turn_row = page.locator("#operations tr", has_text="Turn").first.inner_text()
     assert "L-NEW" in turn_row and "L-OLD" not in turn_row
     # Release: the version is in force and no longer editable.

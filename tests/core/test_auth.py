@@ -203,3 +203,79 @@ def test_open_redirect_is_refused(client, users):
 def test_each_role_lands_on_its_start_page(client, users, role, landing):
     r = client.post("/login", data={"username": role, "password": PASSWORD})
     assert r.headers["Location"] == landing
+
+
+def test_logout_ends_the_session_for_a_copied_cookie(app, users):
+    """A cookie copied before logging out (another tab, a stolen copy) no longer works after it,
+    while the same user's session on another device goes on."""
+    from mes.core import sessions
+
+    tablet, office = app.test_client(), app.test_client()
+    login(tablet, "planner")
+    login(office, "planner")
+    assert tablet.get("/orders/").status_code == 200
+    cookie = tablet.get_cookie("session").value
+    assert tablet.post("/logout").status_code == 303
+    replay = app.test_client()
+    replay.set_cookie("session", cookie)
+    r = replay.get("/orders/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert office.get("/orders/").status_code == 200  # logging out one device leaves the others
+    assert sessions.count(users["planner"]) == 1
+
+
+def test_password_change_ends_every_session(app, users):
+    from mes.core import sessions
+
+    one, two = app.test_client(), app.test_client()
+    login(one, "planner")
+    login(two, "planner")
+    r = one.post("/account", data={"current": "correct-horse-1", "new": "another-horse-2", "repeat": "another-horse-2"})
+    assert r.status_code == 303, r.data
+    assert two.get("/orders/").status_code == 302
+    assert sessions.count(users["planner"]) == 0
+
+
+@pytest.mark.parametrize("spelling", [" 7001", "\t7001", "7001 ", "７００１", "\u30007001"])
+def test_pin_lock_holds_for_every_spelling_of_the_employee_number(app, client, users, spelling):
+    """Whitespace or full-width digits find the same account, so they count against the same lock."""
+    _enroll(app, users, client)
+    for _ in range(app.config["LOGIN_MAX_FAILURES_ACCOUNT"]):
+        client.post("/floor/login", data={"pin-employee_no": "7001", "pin-pin": "0000"})
+    r = client.post("/floor/login", data={"pin-employee_no": spelling, "pin-pin": "2468"})
+    assert r.status_code == 429
+
+
+@pytest.mark.parametrize("spelling", [" planner", "\tplanner", "PLANNER", "ｐｌａｎｎｅｒ"])
+def test_password_lock_holds_for_every_spelling_of_the_username(client, users, spelling):
+    for _ in range(5):
+        client.post("/login", data={"username": "planner", "password": "wrong-password"})
+    r = client.post("/login", data={"username": spelling, "password": PASSWORD})
+    assert r.status_code == 429
+
+
+def test_identifiers_are_normalised_once():
+    from mes.core.security import badge_code, identifier
+
+    assert identifier(" ７００１\t") == "7001" and identifier("Planner ") == "planner"
+    assert badge_code(" Ｂ1001\n") == "B1001"
+
+
+def test_badges_are_stored_keyed_and_legacy_digests_are_rekeyed_on_login(app, client, users):
+    import hashlib
+
+    from mes.core.db import session, transaction
+    from mes.core.models import User
+    from mes.core.security import badge_digest
+
+    stored = session().get(User, users["worker"]).badge_digest
+    assert stored == badge_digest("BADGE-WORKER") != hashlib.sha256(b"BADGE-WORKER").hexdigest()
+    # A row from before badges were keyed: the plain SHA-256 of the code.
+    with transaction() as s:
+        s.get(User, users["worker"]).badge_digest = hashlib.sha256(b"BADGE-WORKER").hexdigest()
+    assert client.post("/floor/login", data={"badge-badge": "BADGE-WORKER"}).status_code == 303
+    session().rollback()
+    assert session().get(User, users["worker"]).badge_digest == badge_digest("BADGE-WORKER")
+    # Under another secret key the same code gives another digest: a copied table is no dictionary.
+    app.config["SECRET_KEY"] = "another-key"
+    assert badge_digest("BADGE-WORKER") != stored

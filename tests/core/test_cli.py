@@ -14,6 +14,7 @@ import pytest
 
 from mes.app import create_app
 from mes.core.db import get_db
+from tests.conftest import HEAD
 
 
 def mes(env: dict[str, str], *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
@@ -35,7 +36,7 @@ def env(tmp_path: Path, database_url: str) -> dict[str, str]:
 def test_db_upgrade_user_add_and_token_create(env, database_url):
     r = mes(env, "db", "upgrade")
     assert r.returncode == 0, r.stderr
-    assert "0001" in r.stdout
+    assert HEAD in r.stdout
     r = mes(env, "user", "add", "lina", "--name", "Li Na", "--role", "planner", "--password", "s3cret-pass")
     assert r.returncode == 0, r.stderr
     r = mes(env, "user", "add", "lina", "--role", "planner", "--password", "s3cret-pass")
@@ -90,7 +91,7 @@ def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
                     break
                 time.sleep(0.5)
         assert health is not None, proc.stdout.read() if proc.poll() is not None else "no answer"
-        assert health["status"] == "ok" and health["revision"] == "0001"
+        assert health["status"] == "ok" and health["revision"] == HEAD
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
             assert response.status == 200
     finally:

@@ -14,7 +14,7 @@ from mes.app import create_app
 from mes.core import migrate
 from mes.core.db import get_db
 from mes.models import metadata
-from tests.conftest import BACKENDS, PG_URL, _pg_admin, pg_url_for
+from tests.conftest import BACKENDS, HEAD, PG_URL, _pg_admin, pg_url_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -39,7 +39,7 @@ def empty_app(request, tmp_path):  # type: ignore[no-untyped-def]
 def test_upgrade_from_empty_to_head_matches_the_models(empty_app):
     assert migrate.current_revision(empty_app) is None
     migrate.upgrade(empty_app)
-    assert migrate.current_revision(empty_app) == "0001"
+    assert migrate.current_revision(empty_app) == HEAD
     with get_db().engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     assert diff == []
@@ -51,7 +51,7 @@ def test_downgrade_to_empty_and_up_again(empty_app):
     with get_db().engine.connect() as conn:
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(empty_app)
-    assert migrate.current_revision(empty_app) == "0001"
+    assert migrate.current_revision(empty_app) == HEAD
 
 
 def test_postgresql_is_configured_in_ci():

@@ -259,3 +259,73 @@ def test_frozen_horizon_keeps_the_published_start(plant, make_order):
     turn = order.operations[0].id
     assert after[turn][0] == before[turn][0]
     assert abs((after[turn][1] - before[turn][1]).total_seconds()) <= 60
+
+
+def test_downtime_windows_are_clipped_to_the_horizon():
+    horizon = services.HORIZON_DAYS * 1440
+    day = dt.timedelta(days=1)
+    window = services.downtime_window
+    assert window(ORIGIN, ORIGIN + 90 * day, None, horizon) is None  # starts after the horizon
+    assert window(ORIGIN, ORIGIN + day, None, horizon) == Window(1440, horizon, WindowKind.BREAKDOWN)
+    assert window(ORIGIN, ORIGIN - day, ORIGIN + day, horizon) == Window(0, 1440, WindowKind.BREAKDOWN)
+    assert window(ORIGIN, ORIGIN + day, ORIGIN + 200 * day, horizon).end == horizon
+    assert window(ORIGIN, ORIGIN - 2 * day, ORIGIN - day, horizon) is None
+
+
+def _running(heartbeat_age: dt.timedelta, created_age: dt.timedelta = dt.timedelta(minutes=1)) -> int:
+    with transaction() as s:
+        run = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=utcnow(), time_limit_s=600, workers=1,
+                              created_at=utcnow() - created_age, heartbeat_at=utcnow() - heartbeat_age)
+        s.add(run)
+        s.flush()
+        return run.id
+
+
+def test_a_run_whose_process_died_is_failed_and_does_not_block(plant, make_order):
+    make_order()
+    dead = _running(heartbeat_age=dt.timedelta(seconds=45))
+    schedule_id = services.start_run(time_limit=1, workers=1, wait=True)
+    session().rollback()
+    assert session().get(ScheduleVersion, dead).status == ScheduleStatus.FAILED
+    assert session().get(ScheduleVersion, schedule_id).status == ScheduleStatus.DRAFT
+    (note,) = services.notes(session().get(ScheduleVersion, dead))
+    assert "stopped without a result" in note
+
+
+def test_a_live_run_still_blocks(plant, make_order):
+    make_order()
+    _running(heartbeat_age=dt.timedelta(seconds=2))
+    with pytest.raises(Conflict):
+        services.start_run(time_limit=1, workers=1, wait=True)
+
+
+@pytest.mark.parametrize("page", ["list", "detail"])
+def test_looking_at_runs_fails_the_dead_one(as_role, plant, page):
+    dead = _running(heartbeat_age=dt.timedelta(minutes=2))
+    client = as_role("planner")
+    client.post("/locale", data={"locale": "zh_CN"})
+    html = client.get("/schedule/" if page == "list" else f"/schedule/{dead}").get_data(as_text=True)
+    session().rollback()
+    assert session().get(ScheduleVersion, dead).status == ScheduleStatus.FAILED
+    if page == "detail":
+        assert "排产" in html and "stopped without a result" not in html  # the note in the planner's language
+
+
+def test_the_background_run_beats(plant, make_order, monkeypatch):
+    make_order()
+    monkeypatch.setattr(services, "HEARTBEAT_SECONDS", 0.05)
+    seen = []
+    real = services.solve_problem
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(0.4)
+        with services.get_db().read_session() as s:
+            seen.append(s.scalars(select(ScheduleVersion.heartbeat_at).where(ScheduleVersion.status == ScheduleStatus.RUNNING)).one())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "solve_problem", slow)
+    before = utcnow()
+    services.start_run(time_limit=1, workers=1, wait=True)
+    assert seen and seen[0] > before
