@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from mes import create_app
+from mes.app import create_app
 from mes.core import migrate
 from mes.core.db import get_db, transaction
 from mes.core.models import LoginThrottle
