@@ -3,15 +3,16 @@ policies decide per object. Every endpoint must declare its access: an undeclare
 from __future__ import annotations
 
 import enum
-import functools
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, request, session as flask_session
-from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask_login import AnonymousUserMixin, LoginManager, current_user, logout_user
 
-from mes.core import sessions
+from mes.core import audit, sessions
+from mes.core.db import session as db_session
+from mes.core.errors import Forbidden
 from mes.core.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,8 +94,6 @@ def policy(model: type, action: str) -> Callable[[F], F]:
 
 def authorize(action: str, obj: Any, permission: Permission) -> None:
     """Refuse with 403 unless the principal has ``permission`` and the object's policy agrees."""
-    from mes.core.errors import Forbidden
-
     user = current_principal()
     if permission not in permissions_of(user):
         raise Forbidden()
@@ -148,21 +147,16 @@ LAST_SEEN = "mes_last_seen"
 def end_idle_kiosk_session() -> None:
     """``before_request``: shop-floor sessions end after inactivity, so the next worker at a shared
     tablet never acts as the last one. Also names the actor of this request for the audit log."""
-    from flask import session
-    from flask_login import logout_user
-
-    from mes.core import audit
-
     g.pop("mes_kiosk", None)
-    if session.get(KIOSK_SESSION) and current_user.is_authenticated:
-        if time.time() - session.get(LAST_SEEN, 0) > current_app.config["KIOSK_IDLE_SECONDS"]:
-            sessions.end(session.get(sessions.SESSION_KEY))
+    if flask_session.get(KIOSK_SESSION) and current_user.is_authenticated:
+        if time.time() - flask_session.get(LAST_SEEN, 0) > current_app.config["KIOSK_IDLE_SECONDS"]:
+            sessions.end(flask_session.get(sessions.SESSION_KEY))
             logout_user()
-            session.pop(KIOSK_SESSION, None)
+            flask_session.pop(KIOSK_SESSION, None)
     if current_user.is_authenticated:
         # The terminal's own "am I still logged in" poll must not count as activity.
         if request.endpoint != "core.session_state":
-            session[LAST_SEEN] = time.time()
+            flask_session[LAST_SEEN] = time.time()
         audit.set_actor(audit.Actor(current_user.id, current_user.username))
     else:
         audit.set_actor(audit.SYSTEM)
@@ -190,8 +184,6 @@ def check_request_access() -> Any:
 
 
 def init_app(app: Flask) -> LoginManager:
-    from mes.core.db import session
-
     manager = LoginManager(app)
     manager.login_view = "core.login"
     manager.login_message = None  # the login page explains itself
@@ -204,7 +196,7 @@ def init_app(app: Flask) -> LoginManager:
             user_id, version = (int(x) for x in token.split(":"))
         except ValueError:
             return None
-        user = session().get(User, user_id)
+        user = db_session().get(User, user_id)
         if user is None or not user.active or user.session_version != version:
             return None
         # The session must still exist server-side: logging out ends every copy of the cookie.
@@ -218,8 +210,6 @@ def init_app(app: Flask) -> LoginManager:
     @app.teardown_request
     def _forget_actor(_exc: BaseException | None) -> None:
         # The thread serves other requests (and jobs) next: none of them acts as this user.
-        from mes.core import audit
-
         audit.set_actor(audit.SYSTEM)
     return manager
 

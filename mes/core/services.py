@@ -5,7 +5,7 @@ from flask_babel import format_datetime, lazy_gettext as _l
 from sqlalchemy import func, select
 
 from mes.core import sessions, throttle
-from mes.core.db import session, transaction
+from mes.core.db import session, transaction, utcnow
 from mes.core.errors import DomainError, ValidationError
 from mes.core.models import KioskDevice, Role, User
 from mes.core.security import badge_digest, check_secret, hash_secret, identifier, legacy_badge_digest
@@ -84,8 +84,6 @@ def login_with_pin(employee_no: str, pin: str, kiosk: KioskDevice | None) -> Use
 
 
 def touch_kiosk(kiosk_id: int) -> None:
-    from mes.core.db import utcnow
-
     with transaction() as s:
         device = s.get(KioskDevice, kiosk_id)
         if device is not None:

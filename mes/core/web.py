@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException
 
+from mes.core.auth import Permission, can
 from mes.core.errors import DomainError
 from mes.core.inputs import required_version
 
@@ -138,10 +139,6 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
-        from flask_babel import get_locale
-
-        from mes.core.auth import Permission, can
-
         return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"],
                 "current_locale": "zh_CN" if get_locale() and get_locale().language == "zh" else "en"}
 

@@ -162,8 +162,9 @@ def change_status(order_id: int) -> Response:
 def split(order_id: int) -> Response:
     form = SplitForm()
     if form.validate_on_submit():
+        version = form_version()
         try:
-            child_id = services.split(order_id, form_version(), form.quantity.data, form.reason.data, form.due_date.data)
+            child_id = services.split(order_id, version, form.quantity.data, form.reason.data, form.due_date.data)
             return _detail(order_id, notices=[_l("Split off as work order %(number)s.",
                                                  number=session().get(WorkOrder, child_id).number)])
         except ValidationError as exc:
@@ -221,12 +222,13 @@ def save_operation(order_id: int, operation_id: int | None) -> Response:
     order = queries.get(order_id)
     op = operations.find(order, operation_id) if operation_id else None
     reason = request.form.get("reason")
+    version = form_version()
 
     def save(data: OperationInput, seq: int | None) -> None:
         if op is None:
-            changes.insert_operation(order_id, form_version(), data, seq, reason)
+            changes.insert_operation(order_id, version, data, seq, reason)
         else:
-            changes.change_operation(order_id, op.id, form_version(), data, reason)
+            changes.change_operation(order_id, op.id, version, data, reason)
 
     return operation_forms.save_submitted(op is None, save, lambda: _detail(order_id),
                                           partial(EDITOR.render, order, op))

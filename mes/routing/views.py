@@ -174,12 +174,13 @@ def refresh_operation_form(routing_id: int) -> Response:
 def save_operation(routing_id: int, operation_id: int | None) -> Response:
     routing = _load_routing(routing_id)
     op = operations.find(routing, operation_id) if operation_id else None
+    version = form_version()
 
     def save(data: OperationInput, seq: int | None) -> None:
         if op is None:
-            services.add_operation(routing_id, form_version(), data, seq=seq)
+            services.add_operation(routing_id, version, data, seq=seq)
         else:
-            services.update_operation(routing_id, op.id, form_version(), data)
+            services.update_operation(routing_id, op.id, version, data)
 
     return operation_forms.save_submitted(op is None, save, lambda: _body(routing_id),
                                           partial(EDITOR.render, routing, op))

@@ -80,7 +80,7 @@ def _any_value(rule, name):  # type: ignore[no-untyped-def]
 
 def _url(rule, values) -> str:  # type: ignore[no-untyped-def]
     url = rule.rule
-    for name in rule.arguments:
+    for name in rule._converters:  # the URL's own arguments, not a rule's defaults
         url = re.sub(r"<(?:[^<>]+:)?" + name + r">", str(values(name)), url)
     return url
 
