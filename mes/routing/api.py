@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from mes.api.auth import token_required
-from mes.core.fields import Count, Id, PlantDate
+from mes.core.fields import Count, Id, PlantDate, Text
 from mes.core.auth import Permission
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
@@ -24,15 +24,15 @@ blp = Blueprint("api_routings", __name__, url_prefix="/api/v1/routings", descrip
 
 
 class MachineTimeSchema(ma.Schema):
-    machine = ma.fields.String(required=True, metadata={"description": "Machine code."})
+    machine = Text(32, required=True, metadata={"description": "Machine code."})
     setup_minutes = ma.fields.Decimal(required=True, as_string=True, places=3)
     run_minutes = ma.fields.Decimal(required=True, as_string=True, places=3)
 
 
 class OperationSchema(ma.Schema):
     seq = Count()
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    work_center = ma.fields.String(required=True, metadata={"description": "Work center code."})
+    name = Text(120, min_length=1, required=True)
+    work_center = Text(32, required=True, metadata={"description": "Work center code."})
     setup_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
                                       metadata={"description": "Default setup when no machines are listed."})
     run_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
@@ -43,9 +43,9 @@ class OperationSchema(ma.Schema):
                                   metadata={"description": "Sequence numbers this operation waits for; null: the previous one."})
     transfer_batch = Count(allow_none=True, load_default=None)
     inspection_required = ma.fields.Boolean(load_default=False)
-    drawing = ma.fields.String(allow_none=True, load_default=None)
-    program_no = ma.fields.String(allow_none=True, load_default=None)
-    instructions = ma.fields.String(allow_none=True, load_default=None)
+    drawing = Text(120, allow_none=True, load_default=None)
+    program_no = Text(64, allow_none=True, load_default=None)
+    instructions = Text(4000, allow_none=True, load_default=None)
 
 
 class RoutingSummarySchema(ma.Schema):
@@ -63,8 +63,8 @@ class RoutingSchema(RoutingSummarySchema):
 
 
 class RoutingCreateSchema(ma.Schema):
-    product = ma.fields.String(required=True, metadata={"description": "Product code."})
-    note = ma.fields.String(allow_none=True)
+    product = Text(64, required=True, metadata={"description": "Product code."})
+    note = Text(2000, allow_none=True)
     copy_from = Id(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
     operations = ma.fields.List(ma.fields.Nested(OperationSchema), load_default=None,
                                 metadata={"description": "When given, the new version holds exactly these operations."})
@@ -76,7 +76,7 @@ class ReleaseSchema(ma.Schema):
 
 
 class RoutingQuerySchema(ma.Schema):
-    product = ma.fields.String(metadata={"description": "Product code."})
+    product = Text(64, metadata={"description": "Product code."})
     status = ma.fields.Enum(RoutingStatus, by_value=True)
 
 
