@@ -64,8 +64,12 @@ def load(overrides: dict | None = None) -> dict:
         "KIOSK_COOKIE_DAYS": _int("MES_KIOSK_COOKIE_DAYS", 3650),
         # A login session (its server-side row) ends after this many days whatever happens.
         "SESSION_MAX_DAYS": _int("MES_SESSION_MAX_DAYS", 30),
-        # Login throttling: failures within the window before a lock of the same length.
+        # Login throttling within a window: an account from one source (address or kiosk) gets
+        # growing delays after LOGIN_MAX_FAILURES_ACCOUNT failures, from anywhere after the looser
+        # ..._ANYWHERE; a kiosk device and PIN/badge logins as a whole are locked for the window.
         "LOGIN_MAX_FAILURES_ACCOUNT": _int("MES_LOGIN_MAX_FAILURES", 5),
+        "LOGIN_MAX_FAILURES_ACCOUNT_ANYWHERE": _int("MES_LOGIN_MAX_FAILURES_ANYWHERE", 50),
+        "LOGIN_BASE_DELAY_SECONDS": _int("MES_LOGIN_BASE_DELAY_SECONDS", 30),
         "LOGIN_MAX_FAILURES_DEVICE": _int("MES_LOGIN_MAX_FAILURES_DEVICE", 10),
         "LOGIN_MAX_FAILURES_GLOBAL": _int("MES_LOGIN_MAX_FAILURES_GLOBAL", 100),
         "LOGIN_WINDOW_SECONDS": _int("MES_LOGIN_WINDOW_SECONDS", 900),

@@ -31,16 +31,17 @@ def _guard(limits: list[throttle.Limit]) -> None:
         raise LoginLocked(until)
 
 
-def login_with_password(username: str, password: str) -> User:
+def login_with_password(username: str, password: str, source: str) -> User:
+    """``source`` is where the attempt comes from ("ip:<address>" or "kiosk:<id>")."""
     name = identifier(username)
-    limits = [throttle.account(name)]
+    limits = throttle.account(name, source)
     _guard(limits)
     user = session().scalar(select(User).where(func.lower(User.username) == name))
     ok = check_secret(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)
         raise LoginFailed()
-    throttle.record_success(limits)
+    throttle.record_success(limits[:2])  # this account from this source, and from anywhere
     return user
 
 
@@ -72,14 +73,15 @@ def login_with_pin(employee_no: str, pin: str, kiosk: KioskDevice | None) -> Use
     if kiosk is None:
         raise DomainError(_l("PIN login works only on an enrolled shop-floor terminal."), code="kiosk_required")
     number = identifier(employee_no)
-    limits = [throttle.account(f"pin:{number}"), throttle.device(f"kiosk:{kiosk.id}"), throttle.global_pin()]
+    limits = [*throttle.account(f"pin:{number}", f"kiosk:{kiosk.id}"), throttle.device(f"kiosk:{kiosk.id}"),
+              throttle.global_pin()]
     _guard(limits)
     user = session().scalar(select(User).where(func.lower(User.employee_no) == number))
     ok = check_secret(user.pin_hash if user else None, pin)
     if not ok or user is None or not user.active:
         throttle.record_failure(limits)
         raise LoginFailed()
-    throttle.record_success(limits[:1])
+    throttle.record_success(limits[:2])  # this account from this source, and from anywhere
     return user
 
 

@@ -1,5 +1,10 @@
 """Failed-login throttling with counters in the database, so limits hold across processes and
-restarts: per account, per kiosk device, and globally for PINs."""
+restarts.
+
+An account is throttled per source (its address, or the kiosk it is tried on) with delays that
+grow with every further failure, plus a much looser limit for the account from anywhere: someone
+guessing from one address slows only themselves down, and cannot lock the owner (the admin, say)
+out from another. Kiosk devices and PIN/badge logins as a whole keep their fixed limits."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,11 +23,17 @@ from mes.core.models import LoginThrottle
 class Limit:
     key: str
     max_failures: int
+    # Growing: each failure past the limit doubles the wait (from LOGIN_BASE_DELAY_SECONDS up to
+    # the window). Fixed: past the limit, locked for the whole window.
+    growing: bool = False
 
 
-def account(name: str) -> Limit:
-    """``name`` is an already normalized identifier (mes.core.security.identifier)."""
-    return Limit(f"account:{name}", current_app.config["LOGIN_MAX_FAILURES_ACCOUNT"])
+def account(name: str, source: str) -> list[Limit]:
+    """The limits on account ``name`` (an already normalized identifier, see
+    mes.core.security.identifier) tried from ``source`` ("ip:..." or "kiosk:...")."""
+    config = current_app.config
+    return [Limit(f"account:{name}|{source}", config["LOGIN_MAX_FAILURES_ACCOUNT"], growing=True),
+            Limit(f"account:{name}", config["LOGIN_MAX_FAILURES_ACCOUNT_ANYWHERE"], growing=True)]
 
 
 def device(device_key: str) -> Limit:
@@ -66,14 +77,22 @@ def record_failure(limits: list[Limit]) -> None:
                 row.failures = 0
                 row.window_started_at = now
             row.failures += 1
-            if row.failures >= lim.max_failures:
+            if row.failures < lim.max_failures:
+                continue
+            if lim.growing:
+                # The count goes on within the window: 30 s, 1 min, 2 min, ... up to the window.
+                base = current_app.config["LOGIN_BASE_DELAY_SECONDS"]
+                delay = dt.timedelta(seconds=base * 2 ** min(row.failures - lim.max_failures, 20))
+                row.locked_until = now + min(delay, _window())
+            else:
                 row.locked_until = now + _window()
                 row.failures = 0
                 row.window_started_at = now
 
 
 def record_success(limits: list[Limit]) -> None:
-    """A successful login clears its account's counter (not the device or global ones)."""
+    """A successful login clears the counters given (its account's from this source, not the
+    device or global ones)."""
     with get_db().transaction() as s:
         for lim in limits:
             row = s.get(LoginThrottle, lim.key)

@@ -49,7 +49,7 @@ def login() -> Response:
     error = None
     if form.validate_on_submit():
         try:
-            user = services.login_with_password(form.username.data, form.password.data)
+            user = services.login_with_password(form.username.data, form.password.data, _device_key())
         except DomainError as exc:
             error = exc.text()
             status = exc.status

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from mes.core.api import token_required
 from mes.core.auth import Permission
+from mes.core.fields import Text
 from mes.core.db import session
 from mes.core.errors import NotFound
 from mes.machines.models import Machine, MachineStatus, WorkCenter
@@ -31,7 +32,7 @@ class MachineSchema(ma.Schema):
 
 
 class MachineQuerySchema(ma.Schema):
-    work_center = ma.fields.String()
+    work_center = Text(32)
     status = ma.fields.Enum(MachineStatus, by_value=True)
 
 

@@ -11,21 +11,21 @@ from sqlalchemy import select
 
 from mes.core.db import session
 from mes.core.errors import ValidationError
-from mes.core.fields import Count
+from mes.core.fields import Count, Text
 from mes.machines.models import Machine, WorkCenter
 from mes.operations.rules import MachineTime, OperationInput
 
 
 class MachineTimeSchema(ma.Schema):
-    machine = ma.fields.String(required=True, metadata={"description": "Machine code."})
+    machine = Text(32, required=True, metadata={"description": "Machine code."})
     setup_minutes = ma.fields.Decimal(required=True, as_string=True, places=3)
     run_minutes = ma.fields.Decimal(required=True, as_string=True, places=3)
 
 
 class OperationSchema(ma.Schema):
     seq = Count()
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
-    work_center = ma.fields.String(required=True, metadata={"description": "Work center code."})
+    name = Text(120, min_length=1, required=True)
+    work_center = Text(32, required=True, metadata={"description": "Work center code."})
     setup_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
                                       metadata={"description": "Default setup when no machines are listed."})
     run_minutes = ma.fields.Decimal(load_default=Decimal(0), as_string=True, places=3,
@@ -36,9 +36,9 @@ class OperationSchema(ma.Schema):
                                   metadata={"description": "Sequence numbers this operation waits for; null: the previous one."})
     transfer_batch = Count(allow_none=True, load_default=None)
     inspection_required = ma.fields.Boolean(load_default=False)
-    drawing = ma.fields.String(allow_none=True, load_default=None)
-    program_no = ma.fields.String(allow_none=True, load_default=None)
-    instructions = ma.fields.String(allow_none=True, load_default=None)
+    drawing = Text(120, allow_none=True, load_default=None)
+    program_no = Text(64, allow_none=True, load_default=None)
+    instructions = Text(4000, allow_none=True, load_default=None)
 
 
 def operation_input(data: dict[str, Any], prefix: str = "") -> OperationInput:

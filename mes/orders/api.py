@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mes.core import idempotency
 from mes.core.api import PageQuerySchema, token_required
-from mes.core.fields import Count, PlantDate
+from mes.core.fields import Count, PlantDate, Text
 from mes.core.inputs import MAX_INT
 from mes.core.auth import Permission, current_principal
 from mes.core.db import session
@@ -48,9 +48,9 @@ class WorkOrderPageSchema(ma.Schema):
 
 
 class WorkOrderQuerySchema(PageQuerySchema):
-    q = ma.fields.String(metadata={"description": "Search number, customer, product code or name."})
+    q = Text(200, metadata={"description": "Search number, customer, product code or name."})
     status = ma.fields.List(ma.fields.Enum(WorkOrderStatus, by_value=True))
-    product = ma.fields.String(metadata={"description": "Product code."})
+    product = Text(64, metadata={"description": "Product code."})
     due_from = PlantDate()
     due_to = PlantDate()
     late = ma.fields.Boolean(load_default=False)
@@ -58,20 +58,20 @@ class WorkOrderQuerySchema(PageQuerySchema):
 
 
 class WorkOrderCreateSchema(ma.Schema):
-    number = ma.fields.String(validate=ma.validate.Length(max=40), metadata={"description": "Generated when left out."})
-    product = ma.fields.String(required=True, metadata={"description": "Product code."})
+    number = Text(40, metadata={"description": "Generated when left out."})
+    product = Text(64, required=True, metadata={"description": "Product code."})
     quantity = Count(required=True, strict=True, min=-MAX_INT)  # the service explains a wrong quantity
     due_date = PlantDate(required=True)
     release_date = PlantDate(allow_none=True)
     priority = ma.fields.Enum(Priority, by_value=True, load_default=Priority.NORMAL)
-    customer = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=120))
-    note = ma.fields.String(allow_none=True)
+    customer = Text(120, allow_none=True)
+    note = Text(2000, allow_none=True)
 
 
 class StatusChangeSchema(ma.Schema):
     action = ma.fields.String(required=True, validate=ma.validate.OneOf([a.value for a in lifecycle.STATUS_ACTIONS]))
     version = Count(required=True, metadata={"description": "The version you read."})
-    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=500))
+    reason = Text(500, allow_none=True)
 
 
 def product_id_for(code: str) -> int:
@@ -167,13 +167,13 @@ class OperationProgressSchema(OperationSchema):
 
 class OperationChangeSchema(ma.Schema):
     version = Count(required=True, metadata={"description": "The work order version you read."})
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    reason = Text(500, min_length=1, required=True)
     operation = ma.fields.Nested(OperationSchema, required=True)
 
 
 class OperationActionSchema(ma.Schema):
     version = Count(required=True)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    reason = Text(500, min_length=1, required=True)
     direction = ma.fields.String(validate=ma.validate.OneOf(["up", "down"]), metadata={"description": "For move."})
 
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from mes.core.api import token_required
-from mes.core.fields import Count, Id, PlantDate
+from mes.core.fields import Count, Id, PlantDate, Text
 from mes.core.auth import Permission
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
@@ -37,8 +37,8 @@ class RoutingSchema(RoutingSummarySchema):
 
 
 class RoutingCreateSchema(ma.Schema):
-    product = ma.fields.String(required=True, metadata={"description": "Product code."})
-    note = ma.fields.String(allow_none=True)
+    product = Text(64, required=True, metadata={"description": "Product code."})
+    note = Text(2000, allow_none=True)
     copy_from = Id(allow_none=True, metadata={"description": "Routing id to copy (default: the newest version)."})
     operations = ma.fields.List(ma.fields.Nested(OperationSchema), load_default=None,
                                 metadata={"description": "When given, the new version holds exactly these operations."})
@@ -50,7 +50,7 @@ class ReleaseSchema(ma.Schema):
 
 
 class RoutingQuerySchema(ma.Schema):
-    product = ma.fields.String(metadata={"description": "Product code."})
+    product = Text(64, metadata={"description": "Product code."})
     status = ma.fields.Enum(RoutingStatus, by_value=True)
 
 

@@ -197,3 +197,30 @@ def test_openapi_document(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/work-orders/" in spec["paths"] and "/api/v1/machines/{machine_id}" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("note", "x" * 2001), ("customer", "c" * 121), ("note", "bell\x07"), ("customer", "esc\x1b[31m"),
+    ("number", "WO\x0b1"), ("note", "a\x00b"),
+])
+def test_api_text_fields_are_bounded_and_clean(client, token, plant, field, value):
+    body = {"product": "P-1", "quantity": 5, "due_date": DUE, field: value}
+    r = client.post("/api/v1/work-orders/", json=body, headers=token("planner"))
+    assert r.status_code in (400, 422)
+    if r.status_code == 422:
+        assert field in r.get_json()["errors"]
+
+
+def test_api_text_keeps_line_breaks_and_tabs(client, token, plant):
+    r = client.post("/api/v1/work-orders/", json={"product": "P-1", "quantity": 5, "due_date": DUE,
+                                                  "note": "line one\r\nline two\tend"}, headers=token("planner"))
+    assert r.status_code == 201 and r.get_json()["note"] == "line one\r\nline two\tend"
+
+
+def test_routing_operation_texts_are_bounded(client, token, plant):
+    op = {"name": "Paint", "work_center": "MILL", "instructions": "i" * 4001}
+    r = client.post("/api/v1/routings/", json={"product": "P-1", "operations": [op]}, headers=token("planner"))
+    assert r.status_code == 422
+    op = {"name": "Pa\x01int", "work_center": "MILL"}
+    r = client.post("/api/v1/routings/", json={"product": "P-1", "operations": [op]}, headers=token("planner"))
+    assert r.status_code == 422

@@ -64,8 +64,9 @@ def test_success_resets_the_account_counter(app, client, users):
     login(client, "planner")
 
 
-def test_lock_expires_after_the_window(app, client, users):
-    app.config["LOGIN_WINDOW_SECONDS"] = 1
+def test_lock_expires_after_its_delay(app, client, users):
+    # A short first delay, a window long enough for five slow (scrypt) attempts.
+    app.config["LOGIN_BASE_DELAY_SECONDS"] = 1
     for _ in range(app.config["LOGIN_MAX_FAILURES_ACCOUNT"]):
         client.post("/login", data={"username": "planner", "password": "wrong-pass"})
     assert client.post("/login", data={"username": "planner", "password": PASSWORD}).status_code == 429
@@ -279,3 +280,44 @@ def test_badges_are_stored_keyed_and_legacy_digests_are_rekeyed_on_login(app, cl
     # Under another secret key the same code gives another digest: a copied table is no dictionary.
     app.config["SECRET_KEY"] = "another-key"
     assert badge_digest("BADGE-WORKER") != stored
+
+
+def test_an_attacker_cannot_lock_the_admin_out_from_elsewhere(app, users):
+    attacker, admin_desk = app.test_client(), app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    admin_desk.environ_base["REMOTE_ADDR"] = "192.168.1.20"
+    for _ in range(app.config["LOGIN_MAX_FAILURES_ACCOUNT"]):
+        assert attacker.post("/login", data={"username": "admin", "password": "guess-guess"}).status_code == 401
+    # The attacker is slowed down, even with the right password ...
+    assert attacker.post("/login", data={"username": "admin", "password": PASSWORD}).status_code == 429
+    # ... while the admin logs in from their own desk.
+    login(admin_desk, "admin")
+
+
+def test_delays_grow_with_every_further_failure(app, users):
+    from mes.core import throttle
+    from mes.core.db import session, utcnow
+    from mes.core.models import LoginThrottle
+
+    app.config["LOGIN_WINDOW_SECONDS"] = 3600
+    client = app.test_client()
+    waits = []
+    for _ in range(app.config["LOGIN_MAX_FAILURES_ACCOUNT"] + 2):
+        throttle.record_failure(throttle.account("planner", "ip:198.51.100.1"))
+        session().rollback()
+        row = session().get(LoginThrottle, "account:planner|ip:198.51.100.1")
+        waits.append(round((row.locked_until - utcnow()).total_seconds()) if row.locked_until else 0)
+    base = app.config["LOGIN_BASE_DELAY_SECONDS"]
+    assert waits[-3:] == [base, 2 * base, 4 * base] or waits[-3:] == [base - 1, 2 * base - 1, 4 * base - 1]
+    del client
+
+
+def test_a_looser_limit_holds_for_the_account_from_anywhere(app, users):
+    app.config["LOGIN_MAX_FAILURES_ACCOUNT_ANYWHERE"] = 8
+    for n in range(8):
+        c = app.test_client()
+        c.environ_base["REMOTE_ADDR"] = f"203.0.113.{n}"
+        c.post("/login", data={"username": "planner", "password": "guess-guess"})
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = "192.168.1.20"
+    assert c.post("/login", data={"username": "planner", "password": PASSWORD}).status_code == 429
