@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,7 +15,7 @@ from mes.core.clock import day_end
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.inputs import form_int, required_version
-from mes.core.web import hx_redirect, render
+from mes.core.web import hx_redirect, notify, render
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import services
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
@@ -82,4 +83,5 @@ def detail(schedule_id: int) -> Response:
 @requires(Permission.SCHEDULE)
 def publish(schedule_id: int) -> Response:
     services.publish(schedule_id, required_version())
+    notify(_l("Plan published to the shop floor."))
     return detail(schedule_id)
