@@ -26,7 +26,7 @@ OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 
 
 @bp.route("/")
-@requires(Permission.SCHEDULE)
+@requires(Permission.VIEW_SCHEDULE)
 def schedules() -> Response:
     services.fail_dead_runs()
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
@@ -54,7 +54,7 @@ def _figures(version: ScheduleVersion) -> dict[str, Any]:
 
 
 @bp.route("/<int:schedule_id>")
-@requires(Permission.SCHEDULE)
+@requires(Permission.VIEW_SCHEDULE)
 def detail(schedule_id: int) -> Response:
     services.fail_dead_runs()  # the progress poll of a run whose process died ends here
     version = session().get(ScheduleVersion, schedule_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.browser.test_routing_pages import login, seed
+from tests.browser.test_routing_pages import PASSWORD, login, seed
 
 
 def _orders(app, n: int) -> None:  # type: ignore[no-untyped-def]
@@ -62,3 +62,41 @@ def test_an_error_does_not_outlive_a_later_success(live_server, page):
     page.select_option("#machine-state select[name=status]", "down")
     page.locator("#machine-state form button", has_text="Save").first.click()
     page.locator("#messages .alert.notice", has_text="L-OLD").wait_for()
+
+
+def _owner_and_published_plan(app) -> int:  # type: ignore[no-untyped-def]
+    from mes.admin import services as admin
+    from mes.core.models import Role
+    from mes.scheduling import services as scheduling
+
+    with app.app_context():
+        admin.create_user(admin.UserInput(username="owner", display_name="Wang Fang", roles=[Role.OWNER], password=PASSWORD))
+        schedule_id = scheduling.start_run(time_limit=2, workers=1, wait=True)
+        scheduling.publish(schedule_id, None)
+    return schedule_id
+
+
+def _login_as(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_owner_reads_the_published_plan_without_running_or_publishing(live_server, page):
+    base, app = live_server
+    seed(app)
+    schedule_id = _owner_and_published_plan(app)
+    _login_as(page, base, "owner")
+    page.locator("nav.mainnav a", has_text="Schedule").click()
+    page.wait_for_url(f"{base}/schedule/")
+    assert page.locator("#run-form").count() == 0
+    page.locator(f"#versions a[href='/schedule/{schedule_id}']").click()
+    page.locator(".tile", has_text="Operations planned").wait_for()
+    assert page.locator("text=Publish to the shop floor").count() == 0
+    assert page.locator("form[action*='/publish']").count() == 0
+    token = page.evaluate("JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
+    run = page.request.post(f"{base}/schedule/run", form={"time_limit": "2", "csrf_token": token})
+    publish = page.request.post(f"{base}/schedule/{schedule_id}/publish", form={"version": "1", "csrf_token": token})
+    assert run.status == 403 and publish.status == 403
