@@ -184,7 +184,7 @@ def split(order_id: int) -> Response:
 
 EDITOR = operation_forms.Editor(
     add="orders.insert_operation", change="orders.change_operation", refresh="orders.refresh_operation_form",
-    cancel="orders.detail", key="order_id", target="#order", reason_required=True,
+    cancel="orders.detail", key="order_id", target="#order", reason_required=True, columns=11,
 )
 
 

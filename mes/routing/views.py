@@ -107,7 +107,9 @@ def _load_routing(routing_id: int) -> Routing:
 def _editor_context(routing: Routing) -> dict[str, Any]:
     preds = operations.predecessor_seqs(routing)
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
-    return {"routing": routing, "preds": preds, "centers": centers, "editable": routing.status == RoutingStatus.DRAFT}
+    in_force = services.routing_in_force(session(), routing.product_id, plant_today())
+    return {"routing": routing, "preds": preds, "centers": centers, "editable": routing.status == RoutingStatus.DRAFT,
+            "in_force": in_force if in_force is not None and in_force.id != routing.id else None}
 
 
 def _body(routing_id: int, status: int = 200) -> Response:

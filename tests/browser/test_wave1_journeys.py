@@ -100,3 +100,28 @@ def test_owner_reads_the_published_plan_without_running_or_publishing(live_serve
     run = page.request.post(f"{base}/schedule/run", form={"time_limit": "2", "csrf_token": token})
     publish = page.request.post(f"{base}/schedule/{schedule_id}/publish", form={"version": "1", "csrf_token": token})
     assert run.status == 403 and publish.status == 403
+
+
+def test_operation_editor_spans_the_table_without_console_errors(live_server, page):
+    base, app = live_server
+    ids = seed(app)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    login(page, base)
+    for url, table in ((f"{base}/routings/{ids['draft']}", "#operations"), (f"{base}/orders/{ids['order']}", "#order table.grid")):
+        page.goto(url)
+        add = page.locator("button", has_text="Add operation") if "routings" in url else page.locator("button", has_text="Insert after").first
+        add.click()
+        editor = page.locator("tr.inline-editor")
+        editor.wait_for()
+        columns = page.locator(table).first.evaluate("t => Math.max(...[...t.tHead.rows[0].cells].map(c => c.cellIndex)) + 1")
+        assert editor.locator("td").first.get_attribute("colspan") == str(columns)
+        # The list of sequence numbers shows only when "these operations" is chosen.
+        predecessors = editor.locator("input[name=predecessors]")
+        editor.locator("select[name=follows_previous]").select_option("1")
+        assert not predecessors.is_visible()
+        editor.locator("select[name=follows_previous]").select_option("0")
+        assert predecessors.is_visible()
+        editor.locator("select[name=work_center_id]").select_option(str(ids["mill"]))
+        page.locator("tr.inline-editor label", has_text="M-1").wait_for()
+    assert errors == [], errors
