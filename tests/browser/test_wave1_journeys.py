@@ -125,3 +125,49 @@ def test_operation_editor_spans_the_table_without_console_errors(live_server, pa
         editor.locator("select[name=work_center_id]").select_option(str(ids["mill"]))
         page.locator("tr.inline-editor label", has_text="M-1").wait_for()
     assert errors == [], errors
+
+
+MEASURE = """(els) => els.filter(e => e.offsetParent !== null && !e.closest('noscript'))
+  .map(e => { const r = e.getBoundingClientRect();
+              return {what: e.outerHTML.slice(0, 90), h: r.height, w: r.width}; })"""
+CONTROLS = ("main button, main .button, main select, main textarea, "
+            "main input:not([type=checkbox]):not([type=radio]):not([type=hidden]), header select, header button")
+
+
+def _small_controls(page, minimum: float) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [c for c in page.eval_on_selector_all(CONTROLS, MEASURE) if c["h"] < minimum - 0.5]
+
+
+def test_controls_are_big_enough_to_touch(live_server, page):
+    base, app = live_server
+    ids = seed(app)
+    login(page, base)
+    for path in ("/orders/", f"/orders/{ids['order']}", "/routings/", f"/routings/{ids['draft']}",
+                 "/routings/setup-matrix", f"/machines/{ids['L-OLD']}", "/schedule/", "/machines/"):
+        page.goto(base + path)
+        page.locator("main").wait_for()
+        assert _small_controls(page, 40) == [], path
+    page.goto(f"{base}/orders/")
+    status = page.locator("select[name=status]")
+    assert status.evaluate("s => s.scrollWidth <= s.clientWidth") and status.bounding_box()["width"] >= 150
+    page.goto(f"{base}/orders/{ids['order']}")
+    assert page.locator("#change-reason").bounding_box()["width"] >= 300
+    page.goto(f"{base}/routings/setup-matrix")
+    cell = page.locator(".matrix-cell").first.bounding_box()
+    assert cell["width"] >= 80 and cell["height"] >= 40
+    assert page.locator("#default").bounding_box()["width"] <= 300
+
+
+def test_floor_controls_are_big_enough_for_gloves(live_server, page):
+    base, app = live_server
+    seed(app)
+    from mes.admin import services as admin
+    from mes.core.models import Role
+
+    with app.app_context():
+        admin.create_user(admin.UserInput(username="worker", display_name="Zhao Lei", roles=[Role.WORKER], password=PASSWORD))
+    _login_as(page, base, "worker")
+    page.goto(f"{base}/floor/")
+    page.locator("main").wait_for()
+    assert page.locator("body.kiosk").count() == 1
+    assert _small_controls(page, 48) == []
