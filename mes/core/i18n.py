@@ -69,10 +69,15 @@ class _Domain(Domain):
         return cache[key]
 
 
-def format_day(value: dt.date | None) -> str:
+def format_day(value: dt.date | str | None) -> str:
     """The one way a date is shown: "Nov 18, 2026" / "2026年11月18日"."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         return format_date(value.astimezone(plant_tz()).date(), "medium")
     return format_date(value, "medium")

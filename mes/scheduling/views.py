@@ -18,7 +18,7 @@ from mes.core.inputs import form_int, required_version
 from mes.core.web import hx_redirect, notify, render
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import services
-from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
+from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion, phase_label, solver_status_label
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 
@@ -31,7 +31,8 @@ def schedules() -> Response:
     services.fail_dead_runs()
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
     return render("scheduling/list.html", "scheduling/_versions.html", versions=versions, notes=services.notes,
-                  running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
+                  running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES,
+                  solver_status_label=solver_status_label)
 
 
 @bp.route("/run", methods=["POST"])
@@ -76,7 +77,7 @@ def detail(schedule_id: int) -> Response:
     progress = json.loads(version.progress_json) if version.progress_json else None
     return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
                   figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows),
-                  notes=services.notes(version))
+                  notes=services.notes(version), solver_status_label=solver_status_label, phase_label=phase_label)
 
 
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
