@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +77,8 @@ FIELDS: dict[str, Any] = {
 
 KINDS: dict[str, Any] = {"breakdown": _l("Breakdown"), "maintenance": _l("Maintenance"), "production": _l("Production"),
                          "correction": _l("Correction"), "transfer": _l("Transfer")}
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 # A field holding another record's id, per the record type it points to.
 REFERENCES: dict[str, str] = {
@@ -213,6 +216,8 @@ class Reader:
                 return str(raw)
         python_type = _python_type(column)
         text = str(raw)
+        if python_type in (None, object) and _ISO_MOMENT.match(text):
+            python_type = dt.datetime  # a time-zone-aware column type that names no Python type
         if python_type is bool or text in ("True", "False"):
             return str(_l("Yes")) if text in ("True", "1", "true") else str(_l("No"))
         try:

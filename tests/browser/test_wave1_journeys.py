@@ -81,7 +81,7 @@ def _login_as(page, base: str, username: str) -> None:  # type: ignore[no-untype
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#login-form button[type=submit]")
-    page.wait_for_load_state()
+    page.locator("a.user").wait_for()  # logged in: the page shows who
 
 
 def test_owner_reads_the_published_plan_without_running_or_publishing(live_server, page):
@@ -171,3 +171,38 @@ def test_floor_controls_are_big_enough_for_gloves(live_server, page):
     page.locator("main").wait_for()
     assert page.locator("body.kiosk").count() == 1
     assert _small_controls(page, 48) == []
+
+
+def test_audit_rows_are_readable_in_both_languages(live_server, page):
+    base, app = live_server
+    ids = seed(app)
+    from mes.admin import services as admin
+    from mes.core.models import Role
+    from mes.orders import changes
+    from mes.orders import queries
+
+    with app.app_context():
+        admin.create_user(admin.UserInput(username="owner", display_name="Wang Fang", roles=[Role.OWNER], password=PASSWORD))
+        order = queries.get(ids["order"])
+        changes.skip_operation(order.id, order.operations[1].id, order.version, "drawing revised")
+        number = order.number
+    _login_as(page, base, "owner")
+    page.goto(f"{base}/orders/{ids['order']}")
+    page.click("text=History of changes")
+    rows = page.locator("#results tbody tr")
+    rows.first.wait_for()
+    text = page.locator("#results").inner_text()
+    assert "work_order" not in text and "operation #" not in text and "product_id" not in text
+    assert "Skipped" in text and "drawing revised" in text and f"{number} · 20 Mill" in text
+    page.locator("#results a", has_text=number).first.click()
+    page.wait_for_url(f"{base}/orders/{ids['order']}")
+    page.select_option("select[name=locale]", "zh_CN")
+    page.locator("html[lang=zh-CN]").wait_for(state="attached")
+    page.goto(f"{base}/admin/audit?entity=work_order&entity_id={ids['order']}")
+    zh = page.locator("#results").inner_text()
+    for english in ("Skipped", "created", "changed", "Status", "Work order", "Nov", "Dec", "T0", "+00:00"):
+        assert english not in zh, english
+    assert "已跳过" in zh or "跳过" in zh
+    page.select_option("select[name=user]", label="Li Na")
+    page.wait_for_url("**user=**")
+    assert "Wang Fang" not in page.locator("#results").inner_text()

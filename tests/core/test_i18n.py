@@ -214,11 +214,12 @@ def test_chinese_pages_show_no_raw_values_or_english_words(app, seeded_pages, ro
     assert checked >= 8
 
 
-def test_english_pages_use_one_date_format(app, seeded_pages):
+@pytest.mark.parametrize("role", ["planner", "owner"])
+def test_english_pages_use_one_date_format(app, seeded_pages, role):
     import re
 
     client = app.test_client()
-    login(client, "planner")
+    login(client, role)
     for url in seeded_pages:
         r = client.get(url, headers={"Accept-Language": "en"})
         if r.status_code != 200 or r.mimetype != "text/html":
