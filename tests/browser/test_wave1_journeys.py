@@ -124,6 +124,8 @@ def test_operation_editor_spans_the_table_without_console_errors(live_server, pa
         assert predecessors.is_visible()
         editor.locator("select[name=work_center_id]").select_option(str(ids["mill"]))
         page.locator("tr.inline-editor label", has_text="M-1").wait_for()
+        # A table-row fragment carries the out-of-band messages area too: it replaces the one area.
+        assert page.locator("#messages").count() == 1 and page.locator("tr #messages, table #messages").count() == 0
     assert errors == [], errors
 
 
