@@ -15,6 +15,7 @@ from mes.api import init_api
 from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
 from mes.core.views import bp as core_bp
 from mes.machines.views import bp as machines_bp
+from mes.orders import numbering
 from mes.orders.queries import PLANNED_TIMES
 from mes.orders.views import bp as orders_bp
 from mes.reports.views import bp as reports_bp
@@ -47,6 +48,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     app.config.update(settings)
+    numbering.check_format(app.config["ORDER_NUMBER_FORMAT"])  # a typo fails at start, not at the first order
     converters.init_app(app)
     db.init_app(app)
     audit.install(db.Base)

@@ -90,6 +90,8 @@ def load(overrides: dict | None = None) -> dict:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # How new work orders are numbered: {yyyy} {yy} {mm} {yymm} of the plant's date and one {seq}.
+        "ORDER_NUMBER_FORMAT": os.environ.get("MES_ORDER_NUMBER_FORMAT", "WO-{yymm}-{seq:04d}"),
         "SCHEDULER_TIME_LIMIT": _int("MES_SCHEDULER_TIME_LIMIT", 30),
         "SCHEDULER_WORKERS": _int("MES_SCHEDULER_WORKERS", 2),
         "TESTING": False,

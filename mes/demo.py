@@ -277,7 +277,7 @@ def _work_orders(product_ids: list[int], rng: random.Random) -> None:
             due = today + dt.timedelta(days=rng.randint(1, 21))
         quantity = rng.choice([5, 8, 10, 12, 20, 25, 40, 50, 60, 100])
         order_id = orders.create(orders.WorkOrderInput(
-            number=f"WO-{today:%y%m}-{n:04d}", product_id=product_id, quantity=quantity, due_date=due,
+            product_id=product_id, quantity=quantity, due_date=due,
             release_date=min(due, today) - dt.timedelta(days=rng.randint(3, 10)),
             priority=rng.choices(list(Priority), weights=[2, 10, 3, 1])[0], customer=rng.choice(CUSTOMERS),
         ))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mes.core.db import transaction, utcnow
+from mes.core import audit
 from mes.core.audit import current_actor
 from mes.core.errors import Conflict, NotFound, ValidationError
 from mes.core.models import ApiToken, KioskDevice, Role, User, UserRole
@@ -110,7 +111,10 @@ def enroll_kiosk(name: str, work_center_id: int | None, enrolled_by_id: int) -> 
         raise ValidationError(fields={"name": [_l("This field is required.")]})
     raw = secrets.token_urlsafe(32)
     with transaction() as s:
-        s.add(KioskDevice(name=name.strip(), work_center_id=work_center_id, digest=digest(raw), enrolled_by_id=enrolled_by_id))
+        device = KioskDevice(name=name.strip(), work_center_id=work_center_id, digest=digest(raw), enrolled_by_id=enrolled_by_id)
+        s.add(device)
+        s.flush()
+        audit.record(s, "kiosk_device", device.id, "enrol", "name", None, device.name)
     return raw
 
 
@@ -121,6 +125,7 @@ def revoke_kiosk(kiosk_id: int) -> None:
             raise NotFound()
         if device.revoked_at is None:
             device.revoked_at = utcnow()
+            audit.record(s, "kiosk_device", device.id, "revoke", "name", device.name, None)
 
 
 def create_token(user_id: int, name: str, days: int | None = None) -> str:

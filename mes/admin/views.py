@@ -6,11 +6,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from mes.admin import services
+from mes.admin import audit_log, services
 from mes.admin.forms import KioskForm, TokenForm, UserForm
 from mes.core.auth import Permission, requires
 from mes.core.db import session
-from mes.core.errors import DomainError, NotFound
+from mes.core.clock import day_end, day_start
+from mes.core.errors import DomainError, NotFound, ValidationError
+from mes.core.forms import parse_date
 from mes.core.kiosk import current_kiosk, set_cookie
 from mes.core.models import ApiToken, AuditEntry, KioskDevice, Role, User
 from mes.core.inputs import MAX_PAGE, query_int, query_text
@@ -152,17 +154,41 @@ PAGE_SIZE = 50
 @bp.route("/audit")
 @requires(Permission.AUDIT)
 def audit() -> Response:
+    errors: dict[str, list] = {}
     entity = query_text("entity", max_length=64)
     entity_id = query_int("entity_id")
+    user_id = query_int("user")
+    date_from = parse_date(request.args.get("date_from"), "date_from", errors)
+    date_to = parse_date(request.args.get("date_to"), "date_to", errors)
+    if errors:
+        raise ValidationError(fields=errors)
     page = query_int("page", 1, max=MAX_PAGE) or 1
+    s = session()
     query = select(AuditEntry)
-    if entity:
-        query = query.where(AuditEntry.entity == entity)
-    if entity_id:
-        query = query.where(AuditEntry.entity_id == entity_id)
-    total = session().scalar(select(func.count()).select_from(query.subquery()))
-    rows = session().scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    if entity == "work_order" and entity_id:
+        query = query.where(audit_log.order_history(s, entity_id))  # with its operations and their machines
+    else:
+        if entity:
+            query = query.where(AuditEntry.entity == entity)
+        if entity_id:
+            query = query.where(AuditEntry.entity_id == entity_id)
+    if user_id:
+        query = query.where(AuditEntry.user_id == user_id)
+    if date_from:
+        query = query.where(AuditEntry.at >= day_start(date_from))
+    if date_to:
+        query = query.where(AuditEntry.at < day_end(date_to))
+    total = s.scalar(select(func.count()).select_from(query.subquery()))
+    entries = s.scalars(query.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    reader = audit_log.Reader(s)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+
+    def page_url(n: int) -> str:
+        return url_for("admin.audit", page=n, **args)
+
     return render(
-        "admin/audit.html", "admin/_audit_rows.html", entries=rows, total=total, page=page,
-        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), entity=entity, entity_id=entity_id,
+        "admin/audit.html", "admin/_audit_rows.html", rows=[reader.row(e) for e in entries], total=total, page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), page_url=page_url, entity=entity, entity_id=entity_id,
+        user_id=user_id, date_from=date_from, date_to=date_to, record_types=audit_log.sorted_record_types(),
+        users=s.scalars(select(User).order_by(User.display_name)).all(),
     )

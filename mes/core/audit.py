@@ -68,6 +68,37 @@ def reason(text: str | None) -> Iterator[None]:
         _reason.reset(token)
 
 
+# Reasons the app writes itself are stored as a key and its values, and read in the reader's
+# language (:func:`reason_text`); what a user types is stored as typed.
+_KEYED = "mes:"
+
+
+def keyed_reason(key: str, **values: Any) -> str:
+    """A reason the app gives (see ``REASONS``), stored language-neutral."""
+    return _KEYED + json.dumps({"key": key, "values": values}, ensure_ascii=False, sort_keys=True)
+
+
+def reason_key(stored: str | None) -> tuple[str, dict[str, Any]] | None:
+    """(key, values) of a keyed reason; None for a typed one."""
+    if not stored or not stored.startswith(_KEYED):
+        return None
+    try:
+        data = json.loads(stored[len(_KEYED):])
+        return str(data["key"]), dict(data.get("values") or {})
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def record(s: Session, entity: str, entity_id: int, action: str, field: str | None = None,
+           old: Any = None, new: Any = None) -> None:
+    """An explicit audit entry for an event that is no column change of an Audited record (a
+    schedule run, a terminal enrolled), in the caller's transaction."""
+    actor = current_actor()
+    s.execute(insert(AuditEntry), [dict(at=utcnow(), user_id=actor.user_id, actor=actor.name, entity=entity,
+                                        entity_id=entity_id, action=action, field=field, old_value=_render(old),
+                                        new_value=_render(new), reason=_reason.get())])
+
+
 def _render(value: Any) -> str | None:
     if value is None:
         return None

@@ -24,7 +24,8 @@ class Permission(enum.StrEnum):
     EDIT_ORDERS = "edit_orders"
     VIEW_ROUTINGS = "view_routings"
     EDIT_ROUTINGS = "edit_routings"
-    SCHEDULE = "schedule"
+    VIEW_SCHEDULE = "view_schedule"  # the plans and their figures: read
+    SCHEDULE = "schedule"  # run the scheduler, publish a plan
     SHOPFLOOR = "shopfloor"
     QUALITY = "quality"
     REPORTS = "reports"
@@ -41,6 +42,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EDIT_ORDERS,
             Permission.VIEW_ROUTINGS,
             Permission.EDIT_ROUTINGS,
+            Permission.VIEW_SCHEDULE,
             Permission.SCHEDULE,
             Permission.REPORTS,
         }
@@ -49,7 +51,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.VIEW_PLANT, Permission.VIEW_ORDERS, Permission.VIEW_ROUTINGS, Permission.QUALITY}
     ),
     Role.OWNER: frozenset(
-        {Permission.VIEW_PLANT, Permission.VIEW_ORDERS, Permission.VIEW_ROUTINGS, Permission.REPORTS, Permission.AUDIT}
+        {Permission.VIEW_PLANT, Permission.VIEW_ORDERS, Permission.VIEW_ROUTINGS, Permission.VIEW_SCHEDULE,
+         Permission.REPORTS, Permission.AUDIT}
     ),
     Role.ADMIN: frozenset(
         {Permission.VIEW_PLANT, Permission.VIEW_ORDERS, Permission.VIEW_ROUTINGS, Permission.AUDIT, Permission.ADMIN}

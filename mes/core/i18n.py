@@ -1,10 +1,14 @@
 """Languages: English and Chinese (zh_CN), chosen per user, then per session, then by browser."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, current_app, has_request_context, request, session
 from babel import support
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, format_date, format_datetime, get_locale
 from flask_login import current_user
+
+from mes.core.clock import plant_tz
 
 LOCALES = ("en", "zh_CN")
 
@@ -65,6 +69,33 @@ class _Domain(Domain):
         return cache[key]
 
 
+def format_day(value: dt.date | str | None) -> str:
+    """The one way a date is shown: "Nov 18, 2026" / "2026年11月18日"."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return format_date(value.astimezone(plant_tz()).date(), "medium")
+    return format_date(value, "medium")
+
+
+def format_moment(value: dt.datetime | None) -> str:
+    """The one way a point in time is shown, in the plant's time zone: the date as
+    :func:`format_day`, then hours and minutes."""
+    if value is None:
+        return ""
+    return format_datetime(value, _moment_pattern())
+
+
+def _moment_pattern() -> str:
+    locale = get_locale()
+    return "y年M月d日 HH:mm" if locale is not None and locale.language == "zh" else "MMM d, y, HH:mm"
+
+
 def init_app(app: Flask) -> Babel:
     from pathlib import Path
 
@@ -75,4 +106,7 @@ def init_app(app: Flask) -> Babel:
         default_translation_directories=str(Path(__file__).resolve().parent.parent / "translations"),
     )
     babel.domain_instance = _Domain(domain="messages")  # replaces Flask-Babel's cached default
+    # One format per kind of value on every page: dates as `day`, points in time as `moment`.
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
     return babel

@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, flash, g, get_flashed_messages, jsonify, make_response, render_template, request
 from flask_babel import get_locale, gettext as _
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -20,8 +20,19 @@ htmx = HTMX()
 
 
 def wants_fragment() -> bool:
-    """A targeted htmx request (not boosted navigation, which wants the whole page)."""
-    return bool(htmx) and not htmx.boosted
+    """A targeted htmx request: not boosted navigation and not a history restore (the Back button
+    after a pushed URL, which replaces the whole body), both of which want the whole page."""
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def notify(message: Any) -> None:
+    """A confirmation for this response: shown in ``#messages`` by the page or the htmx swap this
+    request answers, and gone with the next one."""
+    g.setdefault("notices", []).append(message)
+
+
+def notices() -> list[Any]:
+    return list(g.get("notices", []))
 
 
 def render(full: str, fragment: str | None = None, status: int = 200, **context: Any) -> Response:
@@ -29,6 +40,7 @@ def render(full: str, fragment: str | None = None, status: int = 200, **context:
     template = fragment if fragment and wants_fragment() else full
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
+    response.vary.add("HX-History-Restore-Request")
     return response
 
 
@@ -58,6 +70,8 @@ def hx_redirect(url: str) -> Response:
     from flask import redirect
 
     url = safe_target(url, "/")
+    for message in notices():  # said on the page the browser goes to
+        flash(str(message), "notice")
     if htmx:
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
@@ -137,9 +151,27 @@ def init_app(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
+    @app.after_request
+    def _messages_belong_to_their_response(response: Response) -> Response:
+        """Every htmx swap also redraws ``#messages`` (out of band) with this response's own
+        messages, so an earlier error or confirmation does not linger over a later success.
+        Polls (``X-MES-Poll``) leave it alone; error responses aimed at ``#messages`` fill it."""
+        if (not htmx or htmx.history_restore_request or request.headers.get("X-MES-Poll")
+                or is_api_request() or response.status_code == 204 or response.direct_passthrough
+                or response.mimetype != "text/html" or response.headers.get("HX-Retarget") == "#messages"
+                or response.headers.get("HX-Redirect") or response.status_code >= 500):
+            return response
+        body = response.get_data(as_text=True)
+        if 'id="messages"' in body:
+            return response
+        oob = render_template("_messages_oob.html", notices=notices(),
+                              flashed=get_flashed_messages(category_filter=["notice"]))
+        response.set_data(body + oob)
+        return response
+
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
-        return {"can": can, "Permission": Permission, "plant_name": current_app.config["PLANT_NAME"],
+        return {"can": can, "Permission": Permission, "notices": notices(), "plant_name": current_app.config["PLANT_NAME"],
                 "current_locale": "zh_CN" if get_locale() and get_locale().language == "zh" else "en"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,7 +60,7 @@ def run(kind: Kind, filename: str, data: bytes, release: bool = False) -> Import
     # The audit log says where the changes came from.
     name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "?"
     try:
-        with transaction() as s, audit.reason(_("Imported from %(file)s.", file=name)):
+        with transaction() as s, audit.reason(audit.keyed_reason("imported_from", file=name)):
             plan = _check(s, table, release)
             if plan.errors:
                 raise Rollback(plan.errors)

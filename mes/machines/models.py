@@ -84,7 +84,7 @@ class CalendarException(Base):
     calendar: Mapped[WorkCalendar] = relationship(back_populates="exceptions")
 
 
-class WorkCenter(Base):
+class WorkCenter(Audited, Base):
     __tablename__ = "work_center"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,7 +102,7 @@ class WorkCenter(Base):
         return f"<WorkCenter {self.code}>"
 
 
-class Machine(Base):
+class Machine(Audited, Base):
     __tablename__ = "machine"
     __table_args__ = (CheckConstraint("year_built IS NULL OR year_built BETWEEN 1900 AND 2100", name="year"),)
 

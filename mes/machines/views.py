@@ -12,7 +12,7 @@ from mes.core.auth import Permission, requires
 from mes.core.db import session
 from mes.core.clock import plant_tz
 from mes.core.errors import NotFound, ValidationError
-from mes.core.web import render
+from mes.core.web import notify, render
 from mes.machines import services
 from mes.machines.models import Machine, MachineDowntime, MachineStatus, WorkCenter
 
@@ -70,6 +70,7 @@ def record_downtime(machine_id: int) -> Response:
     if not errors:
         try:
             services.record_downtime(machine_id, starts, ends, request.form.get("kind", ""), request.form.get("note"))
+            notify(_l("Downtime recorded."))
             return _detail(machine_id)
         except ValidationError as exc:
             errors = exc.fields
@@ -87,6 +88,7 @@ def update_downtime(machine_id: int, downtime_id: int) -> Response:
         raise ValidationError(fields=errors)
     services.update_downtime(machine_id, downtime_id, starts, ends, request.form.get("kind", ""),
                              request.form.get("note"))
+    notify(_l("Downtime saved."))
     return _detail(machine_id)
 
 
@@ -99,6 +101,7 @@ def end_downtime(machine_id: int, downtime_id: int) -> Response:
     if errors:
         raise ValidationError(fields=errors)
     services.end_downtime(machine_id, downtime_id, ends)
+    notify(_l("Downtime ended."))
     return _detail(machine_id)
 
 
@@ -110,4 +113,5 @@ def set_status(machine_id: int) -> Response:
     except ValueError:
         raise ValidationError(fields={"status": [_l("Unknown status.")]}) from None
     services.set_status(machine_id, status)
+    notify(_l("Status of %(machine)s set to “%(status)s”.", machine=session().get(Machine, machine_id).code, status=status.label))
     return _detail(machine_id)

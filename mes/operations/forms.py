@@ -143,6 +143,7 @@ class Editor:
     key: str
     target: str
     reason_required: bool = False
+    columns: int = 9  # of the owner's operations table, which the editor row spans
 
     def render(self, owner: Any, op: Any, values: dict[str, Any], errors: dict[str, list], status: int = 200) -> Response:
         """The editor row for ``op`` of ``owner`` (None: a new operation). A form drawn again with
@@ -153,7 +154,7 @@ class Editor:
             TEMPLATE, TEMPLATE, status=status, op=op, values=values, errors=errors,
             machines=services.form_machines(s, values.get("work_center_id"), list(values.get("machines", {}))),
             centers=services.work_centers(s), version=owner.version, target=self.target,
-            reason_required=self.reason_required,
+            reason_required=self.reason_required, columns=self.columns,
             action=url_for(self.change, **ids, operation_id=op.id) if op else url_for(self.add, **ids),
             refresh_url=url_for(self.refresh, **ids), cancel_url=url_for(self.cancel, **ids),
         )

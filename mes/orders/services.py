@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from mes.core.db import transaction, utcnow
 from mes.core.errors import InvalidTransition, ValidationError
 from mes.core.locking import touch
 from mes.operations import services as operations
-from mes.orders import lifecycle
+from mes.orders import lifecycle, numbering
 from mes.orders.lifecycle import Action
 from mes.orders.models import (
     Operation,
@@ -96,11 +97,16 @@ def validate(s: Session, data: WorkOrderInput, order_id: int | None = None) -> d
 
 
 def _next_number(s: Session) -> str:
-    last = s.scalar(select(func.max(WorkOrder.id))) or 0
-    candidate = last + 1
-    while s.scalar(select(WorkOrder.id).where(WorkOrder.number == f"WO-{candidate:06d}")):
+    """The next number of the plant's scheme (``ORDER_NUMBER_FORMAT``) in this period."""
+    fmt = current_app.config["ORDER_NUMBER_FORMAT"]
+    today = plant_today()
+    prefix, _ = numbering.pattern(fmt, today)
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    existing = list(s.scalars(select(WorkOrder.number).where(WorkOrder.number.like(like, escape="\\"))))
+    candidate = numbering.next_seq(existing, fmt, today)
+    while s.scalar(select(WorkOrder.id).where(WorkOrder.number == numbering.format_number(fmt, today, candidate))):
         candidate += 1
-    return f"WO-{candidate:06d}"
+    return numbering.format_number(fmt, today, candidate)
 
 
 def create(data: WorkOrderInput) -> int:

@@ -17,7 +17,7 @@ from mes.core.db import session
 from mes.core.errors import ValidationError
 from mes.core.forms import parse_date
 from mes.core.inputs import MAX_INT, MAX_PAGE, query_int, query_text, required_version
-from mes.core.web import form_version, hx_redirect, render
+from mes.core.web import form_version, hx_redirect, notify, render
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
 from mes.operations.rules import OperationInput
@@ -144,6 +144,11 @@ def _detail(order_id: int, status: int = 200, **extra: Any) -> Response:
                   today=plant_today(), priorities=PRIORITY_LABELS, lifecycle=lifecycle, **extra)
 
 
+def _saved(order_id: int) -> Response:
+    notify(_l("Change saved."))
+    return _detail(order_id)
+
+
 @bp.route("/<int:order_id>")
 @requires(Permission.VIEW_ORDERS)
 def detail(order_id: int) -> Response:
@@ -154,6 +159,7 @@ def detail(order_id: int) -> Response:
 @requires(Permission.EDIT_ORDERS)
 def change_status(order_id: int) -> Response:
     services.change_status(order_id, request.form.get("action", ""), form_version(), request.form.get("reason"))
+    notify(_l("Work order saved."))
     return _detail(order_id)
 
 
@@ -165,8 +171,8 @@ def split(order_id: int) -> Response:
         version = form_version()
         try:
             child_id = services.split(order_id, version, form.quantity.data, form.reason.data, form.due_date.data)
-            return _detail(order_id, notices=[_l("Split off as work order %(number)s.",
-                                                 number=session().get(WorkOrder, child_id).number)])
+            notify(_l("Split off as work order %(number)s.", number=session().get(WorkOrder, child_id).number))
+            return _detail(order_id)
         except ValidationError as exc:
             if not exc.fields:
                 raise
@@ -179,7 +185,7 @@ def split(order_id: int) -> Response:
 
 EDITOR = operation_forms.Editor(
     add="orders.insert_operation", change="orders.change_operation", refresh="orders.refresh_operation_form",
-    cancel="orders.detail", key="order_id", target="#order", reason_required=True,
+    cancel="orders.detail", key="order_id", target="#order", reason_required=True, columns=11,
 )
 
 
@@ -230,7 +236,7 @@ def save_operation(order_id: int, operation_id: int | None) -> Response:
         else:
             changes.change_operation(order_id, op.id, version, data, reason)
 
-    return operation_forms.save_submitted(op is None, save, lambda: _detail(order_id),
+    return operation_forms.save_submitted(op is None, save, lambda: _saved(order_id),
                                           partial(EDITOR.render, order, op))
 
 
@@ -238,14 +244,14 @@ def save_operation(order_id: int, operation_id: int | None) -> Response:
 @requires(Permission.EDIT_ORDERS)
 def skip_operation(order_id: int, operation_id: int) -> Response:
     changes.skip_operation(order_id, operation_id, form_version(), request.form.get("reason"))
-    return _detail(order_id)
+    return _saved(order_id)
 
 
 @bp.route("/<int:order_id>/operations/<int:operation_id>/restore", methods=["POST"])
 @requires(Permission.EDIT_ORDERS)
 def restore_operation(order_id: int, operation_id: int) -> Response:
     changes.restore_operation(order_id, operation_id, form_version(), request.form.get("reason"))
-    return _detail(order_id)
+    return _saved(order_id)
 
 
 @bp.route("/<int:order_id>/operations/<int:operation_id>/move", methods=["POST"])
@@ -253,6 +259,6 @@ def restore_operation(order_id: int, operation_id: int) -> Response:
 def move_operation(order_id: int, operation_id: int) -> Response:
     direction = -1 if request.form.get("direction") == "up" else 1
     changes.move_operation(order_id, operation_id, form_version(), direction, request.form.get("reason"))
-    return _detail(order_id)
+    return _saved(order_id)
 
 

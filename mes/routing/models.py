@@ -133,7 +133,7 @@ class RoutingEdge(Base):
     )
 
 
-class SetupMatrixEntry(Base):
+class SetupMatrixEntry(Audited, Base):
     """Changeover minutes on a work center's machines from one product family to another."""
 
     __tablename__ = "setup_matrix_entry"

@@ -6,6 +6,7 @@ from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -15,7 +16,7 @@ from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.forms import parse_date
 from mes.core.inputs import MAX_INT, form_int, query_int, query_text, to_int
-from mes.core.web import form_version, hx_redirect, render
+from mes.core.web import form_version, hx_redirect, notify, render
 from mes.machines.models import WorkCenter
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
@@ -106,7 +107,9 @@ def _load_routing(routing_id: int) -> Routing:
 def _editor_context(routing: Routing) -> dict[str, Any]:
     preds = operations.predecessor_seqs(routing)
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
-    return {"routing": routing, "preds": preds, "centers": centers, "editable": routing.status == RoutingStatus.DRAFT}
+    in_force = services.routing_in_force(session(), routing.product_id, plant_today())
+    return {"routing": routing, "preds": preds, "centers": centers, "editable": routing.status == RoutingStatus.DRAFT,
+            "in_force": in_force if in_force is not None and in_force.id != routing.id else None}
 
 
 def _body(routing_id: int, status: int = 200) -> Response:
@@ -209,6 +212,7 @@ def release(routing_id: int) -> Response:
     if errors:
         raise ValidationError(fields=errors)
     services.release(routing_id, form_version(), effective)
+    notify(_l("Routing version released."))
     return _body(routing_id)
 
 
@@ -216,6 +220,7 @@ def release(routing_id: int) -> Response:
 @requires(Permission.EDIT_ROUTINGS)
 def make_obsolete(routing_id: int) -> Response:
     services.make_obsolete(routing_id, form_version())
+    notify(_l("Routing version made obsolete."))
     return _body(routing_id)
 
 
@@ -254,6 +259,7 @@ def save_setup_matrix(work_center_id: int) -> Response:
     if not errors:
         try:
             services.set_changeovers(work_center_id, values, default)
+            notify(_l("Setup matrix saved."))
         except ValidationError as exc:
             errors = exc.fields
     centers = session().scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
@@ -263,4 +269,4 @@ def save_setup_matrix(work_center_id: int) -> Response:
         g.keep_target = True
     return render("routing/setup_matrix.html", "routing/_setup_matrix.html", status=422 if errors else 200,
                   centers=centers, wc_id=work_center_id, families=families, default=default, entries=entries,
-                  errors=errors, saved=not errors)
+                  errors=errors)

@@ -32,6 +32,29 @@ SCHEDULE_STATUS_LABELS = {
 }
 
 
+# How good the plan is known to be, and which part of the engine made it (the engine's words).
+SOLVER_STATUS_LABELS = {
+    "optimal": _l("optimal"),
+    "feasible": _l("good, not proven best"),
+    "infeasible": _l("no plan possible"),
+}
+PHASE_LABELS = {
+    "heuristic": _l("dispatch rules"),
+    "repair": _l("repair of the published plan"),
+    "priority-search": _l("priority search"),
+    "cp-sat": _l("optimizer"),
+    "lns": _l("optimizer, step by step"),
+}
+
+
+def solver_status_label(value: str | None) -> str:
+    return str(SOLVER_STATUS_LABELS.get(value or "", value or ""))
+
+
+def phase_label(value: str | None) -> str:
+    return str(PHASE_LABELS.get(value or "", value or ""))
+
+
 class ScheduleVersion(Base):
     __tablename__ = "schedule_version"
     __table_args__ = (

@@ -335,6 +335,7 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
         s.add(version)
         s.flush()
         schedule_id = version.id
+        audit.record(s, "schedule_version", schedule_id, "run", "time_limit_s", None, time_limit)
     job = _Run(app, schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
     if wait:
         job.run()
@@ -483,6 +484,7 @@ def publish(schedule_id: int, expected_version: int | None) -> None:
         version.status = ScheduleStatus.PUBLISHED
         version.published_at = utcnow()
         version.published_by_id = current_actor().user_id
+        audit.record(s, "schedule_version", schedule_id, "publish", "status", ScheduleStatus.DRAFT, ScheduleStatus.PUBLISHED)
 
 
 # --- reading the published plan ------------------------------------------------------------------

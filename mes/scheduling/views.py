@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -14,10 +15,10 @@ from mes.core.clock import day_end
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.inputs import form_int, required_version
-from mes.core.web import hx_redirect, render
+from mes.core.web import hx_redirect, notify, render
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import services
-from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
+from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion, phase_label, solver_status_label
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
 
@@ -25,12 +26,13 @@ OBJECTIVES = ("tardiness_makespan", "tardiness_flow")
 
 
 @bp.route("/")
-@requires(Permission.SCHEDULE)
+@requires(Permission.VIEW_SCHEDULE)
 def schedules() -> Response:
     services.fail_dead_runs()
     versions = session().scalars(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()).limit(30)).all()
     return render("scheduling/list.html", "scheduling/_versions.html", versions=versions, notes=services.notes,
-                  running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES)
+                  running=any(v.status == ScheduleStatus.RUNNING for v in versions), objectives=OBJECTIVES,
+                  solver_status_label=solver_status_label)
 
 
 @bp.route("/run", methods=["POST"])
@@ -53,7 +55,7 @@ def _figures(version: ScheduleVersion) -> dict[str, Any]:
 
 
 @bp.route("/<int:schedule_id>")
-@requires(Permission.SCHEDULE)
+@requires(Permission.VIEW_SCHEDULE)
 def detail(schedule_id: int) -> Response:
     services.fail_dead_runs()  # the progress poll of a run whose process died ends here
     version = session().get(ScheduleVersion, schedule_id)
@@ -75,11 +77,12 @@ def detail(schedule_id: int) -> Response:
     progress = json.loads(version.progress_json) if version.progress_json else None
     return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
                   figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows),
-                  notes=services.notes(version))
+                  notes=services.notes(version), solver_status_label=solver_status_label, phase_label=phase_label)
 
 
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
 @requires(Permission.SCHEDULE)
 def publish(schedule_id: int) -> Response:
     services.publish(schedule_id, required_version())
+    notify(_l("Plan published to the shop floor."))
     return detail(schedule_id)

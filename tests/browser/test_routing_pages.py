@@ -90,10 +90,14 @@ def test_edit_a_draft_routing_inline(live_server, page):
     page.locator("form.op-form").wait_for(state="detached")
     turn_row = page.locator("#operations tr", has_text="Turn").first.inner_text()
     assert "L-NEW" in turn_row and "L-OLD" not in turn_row
-    # Release: the version is in force and no longer editable.
+    # Release: the page asks first, naming the version in force it replaces; then the version is
+    # in force and no longer editable.
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
     page.click("#release-form button[type=submit]")
     page.locator("h1 .badge", has_text="Released").wait_for()
     assert page.locator("text=+ Add operation").count() == 0
+    assert asked and "Version 1" in asked[0] and "obsolete" in asked[0]
 
     from mes.core.db import get_db
     from mes.routing.models import Routing

@@ -121,3 +121,109 @@ def test_form_errors_are_localized(app, users):
     html = r.get_data(as_text=True)
     assert r.status_code == 422
     assert "This field is required." not in html
+
+
+# --- every page of a seeded plant, read as a person sees it -----------------------------------
+
+def _visible_text(html: str) -> str:
+    import re
+
+    html = re.sub(r"<(script|style|noscript|code)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    # The import page documents the file's own column names and values, which are English by design.
+    html = re.sub(r'<table class="grid file-columns">.*?</table>', " ", html, flags=re.S)
+    html = re.sub(r"<[^>]+>", " ", html)
+    return re.sub(r"\s+", " ", html)
+
+
+def _enum_words() -> set[str]:
+    from mes.machines.models import MachineStatus
+    from mes.orders.models import OperationStatus, Priority, WorkOrderStatus
+    from mes.routing.models import RoutingStatus
+    from mes.scheduling.engine.problem import Phase, SolveStatus
+    from mes.scheduling.models import ScheduleStatus
+
+    words = set()  # (role names are left out: the test users are named after their roles)
+    for kind in (MachineStatus, OperationStatus, Priority, WorkOrderStatus, RoutingStatus, Phase, SolveStatus,
+                 ScheduleStatus):
+        words |= {m.value for m in kind}
+    return words
+
+
+# English words the app itself writes (not data people typed) that must not reach a Chinese page.
+ENGLISH_ONLY = {"operations", "Imported from", "published", "created", "changed", "deleted", "entries", "System",
+                "work_order", "product_id", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec", "AM", "PM"}
+
+
+@pytest.fixture
+def seeded_pages(app, users, plant, make_order):  # type: ignore[no-untyped-def]
+    """A plant with orders in several states, downtime, a published plan, an imported change: and
+    the URL of every page a GET shows, with real ids."""
+    import re
+
+    from mes.core import audit
+    from mes.core.db import transaction
+    from mes.machines import services as machines
+    from mes.orders import changes
+    from mes.scheduling import services as scheduling
+
+    order = make_order(number="WO-I18N-1")
+    make_order(release=False)
+    changes.skip_operation(order.id, order.operations[1].id, order.version, "不需要")
+    machines.record_downtime(plant.old, dt.datetime.now(dt.UTC), None, "maintenance", None)
+    schedule_id = scheduling.start_run(time_limit=1, workers=1, wait=True)
+    scheduling.publish(schedule_id, None)
+    with audit.reason(audit.keyed_reason("imported_from", file="orders.csv")), transaction() as s:
+        audit.record(s, "work_order", order.id, "update", "note", None, "x")
+    ids = {"order_id": order.id, "operation_id": order.operations[0].id, "routing_id": plant.routing_id,
+           "product_id": plant.p1, "machine_id": plant.old, "user_id": users["planner"], "schedule_id": schedule_id,
+           "kind": "work_orders", "work_center_id": plant.turn}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule.startswith(("/api", "/static")) or rule.endpoint.endswith("static"):
+            continue
+        if any(a not in ids for a in rule.arguments) or rule.endpoint in ("imports.template", "core.logout"):
+            continue
+        url = rule.rule
+        for name in rule.arguments:
+            url = re.sub(r"<(?:[^:<>]+:)?" + name + r">", str(ids[name]), url)
+        urls.append(url)
+    urls += [f"/admin/audit?entity=work_order&entity_id={order.id}", "/admin/audit?entity=schedule_version"]
+    return urls
+
+
+@pytest.mark.parametrize("role", ["planner", "owner", "admin"])
+def test_chinese_pages_show_no_raw_values_or_english_words(app, seeded_pages, role):
+    import re
+
+    client = app.test_client()
+    login(client, role)
+    client.post("/locale", data={"locale": "zh_CN"})
+    enum_words = _enum_words()
+    checked = 0
+    for url in seeded_pages:
+        r = client.get(url)
+        if r.status_code != 200 or not r.mimetype == "text/html":
+            continue
+        text = _visible_text(r.get_data(as_text=True))
+        words = set(re.findall(r"[A-Za-z_][A-Za-z_-]*", text))
+        raw = sorted(w for w in words if w in enum_words)
+        english = sorted(w for w in ENGLISH_ONLY if (w in words if " " not in w else w in text))
+        assert raw == [] and english == [], f"{url} as {role}: raw values {raw}, English {english}"
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("role", ["planner", "owner"])
+def test_english_pages_use_one_date_format(app, seeded_pages, role):
+    import re
+
+    client = app.test_client()
+    login(client, role)
+    for url in seeded_pages:
+        r = client.get(url, headers={"Accept-Language": "en"})
+        if r.status_code != 200 or r.mimetype != "text/html":
+            continue
+        text = _visible_text(r.get_data(as_text=True))
+        assert not re.search(r"\b\d{1,2}/\d{1,2}/\d{2}\b", text), f"{url}: a short numeric date"
+        assert not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), f"{url}: an ISO date"

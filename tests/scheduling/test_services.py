@@ -224,7 +224,16 @@ def test_schedule_pages(as_role, plant, make_order):
         time.sleep(0.1)
     assert "Publish to the shop floor" in html
     assert client.post("/schedule/run", data={"time_limit": "0"}).status_code == 422
-    assert as_role("owner").get("/schedule/").status_code == 403
+    # The owner reads the plans and their figures, and may neither run nor publish.
+    owner = as_role("owner")
+    listing = owner.get("/schedule/")
+    assert listing.status_code == 200 and "Run the scheduler" not in listing.get_data(as_text=True)
+    page = owner.get(schedule_url)
+    assert page.status_code == 200 and "Publish to the shop floor" not in page.get_data(as_text=True)
+    assert "Operations planned" in page.get_data(as_text=True)
+    assert owner.post("/schedule/run", data={"time_limit": "2"}).status_code == 403
+    assert owner.post(schedule_url + "/publish", data={"version": "1"}).status_code == 403
+    assert as_role("worker").get("/schedule/").status_code == 403
 
 
 def test_notes_name_orders_left_out_in_the_users_language(app, plant, make_order):
