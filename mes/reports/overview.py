@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from mes.core.clock import plant_today
 from mes.core.db import session
-from mes.machines.models import Machine, MachineStatus
+from mes.machines.services import count_stopped
 from mes.orders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatus
 
 
@@ -34,6 +34,6 @@ def overview() -> Overview:
         in_progress=count(WorkOrder.status == WorkOrderStatus.IN_PROGRESS),
         due_this_week=count(WorkOrder.status.in_(open_statuses), WorkOrder.due_date >= today,
                             WorkOrder.due_date < today + dt.timedelta(days=7)),
-        machines_down=s.scalar(select(func.count()).select_from(Machine).where(
-            Machine.status.in_([MachineStatus.DOWN, MachineStatus.MAINTENANCE]))) or 0,
+        # Planning status or an open downtime (a breakdown leaves the status "available").
+        machines_down=count_stopped(s),
     )

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from mes.core.audit import current_actor
 from mes.core.clock import plant_today
 from mes.core.db import transaction
-from mes.core.errors import InvalidTransition, NotFound, ValidationError
-from mes.core.locking import touch
+from mes.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from mes.core.locking import check_version, touch
 from mes.machines.models import WorkCenter
+from mes.machines.services import check_code, check_name, clean
 from mes.operations import graph
 from mes.operations import services as operations
 from mes.operations.rules import OperationInput
@@ -232,7 +233,8 @@ def create_product(data: ProductInput) -> int:
             errors["code"] = [_l("This code is taken.")]
         if not data.name.strip():
             errors["name"] = [_l("This field is required.")]
-        if s.get(ProductFamily, data.family_id) is None:
+        family = s.get(ProductFamily, data.family_id)
+        if family is None or not family.active:
             errors["family_id"] = [_l("Unknown product family.")]
         if errors:
             raise ValidationError(fields=errors)
@@ -279,3 +281,73 @@ def changeover_minutes(s: Session, work_center_id: int) -> tuple[int, dict[tuple
     default = wc.default_changeover_minutes if wc else 0
     rows = s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == work_center_id)).all()
     return default, {(r.from_family_id, r.to_family_id): r.minutes for r in rows}
+
+
+# --- plant setup: product families ---------------------------------------------------------------
+
+
+@dataclass
+class FamilyInput:
+    code: str
+    name: str
+
+
+def _check_family(s: Session, data: FamilyInput, family_id: int | None) -> None:
+    errors: dict[str, list] = {}
+    check_code(s, ProductFamily, clean(data.code), family_id, errors)
+    check_name(clean(data.name), errors)
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def create_family(data: FamilyInput) -> int:
+    with transaction() as s:
+        return create_family_in(s, data)
+
+
+def create_family_in(s: Session, data: FamilyInput) -> int:
+    _check_family(s, data, None)
+    family = ProductFamily(code=clean(data.code), name=clean(data.name))
+    touch(family)
+    s.add(family)
+    s.flush()
+    return family.id
+
+
+def _load_family(s: Session, family_id: int, expected_version: int | None) -> ProductFamily:
+    family = s.get(ProductFamily, family_id, with_for_update=True)
+    if family is None:
+        raise NotFound()
+    check_version(family, expected_version)
+    return family
+
+
+def update_family(family_id: int, expected_version: int | None, data: FamilyInput) -> None:
+    with transaction() as s:
+        update_family_in(s, family_id, expected_version, data)
+
+
+def update_family_in(s: Session, family_id: int, expected_version: int | None, data: FamilyInput) -> None:
+    family = _load_family(s, family_id, expected_version)
+    _check_family(s, data, family_id)
+    family.code, family.name = clean(data.code), clean(data.name)
+    touch(family)
+
+
+def retire_family(family_id: int, expected_version: int | None) -> None:
+    """Refused while active products belong to the family (they are listed)."""
+    with transaction() as s:
+        family = _load_family(s, family_id, expected_version)
+        products = s.scalars(select(Product.code).where(Product.family_id == family_id, Product.active)
+                             .order_by(Product.code).limit(20)).all()
+        if products:
+            raise Conflict(_l("These products still belong to the family: %(list)s", list=", ".join(products)))
+        family.active = False
+        touch(family)
+
+
+def reactivate_family(family_id: int, expected_version: int | None) -> None:
+    with transaction() as s:
+        family = _load_family(s, family_id, expected_version)
+        family.active = True
+        touch(family)
