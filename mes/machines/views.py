@@ -274,7 +274,7 @@ def _machine_fields(machine: Machine | None = None) -> list[FormField]:
         FormField("make", _l("Make")),
         FormField("model", _l("Model")),
         FormField("year_built", _l("Year built"), "number"),
-        FormField("speed_factor", _l("Speed factor"), hint=_l("1 = the routing's standard times; 1.2 = 20% faster.")),
+        FormField("speed_factor", _l("Speed factor"), hint=_l("1 = the routing's standard times; above 1 faster, below 1 slower.")),
         FormField("calendar_id", _l("Shift calendar"), "select",
                   [("", _l("(the work center's)"))] + _calendar_options(machine.calendar_id if machine else None)[1:]),
         FormField("status", _l("Planning status"), "select", [(s.value, s.label) for s in statuses]),
