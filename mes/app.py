@@ -11,8 +11,10 @@ from flask_wtf import CSRFProtect
 import mes.models  # noqa: F401  (configure every mapper before first use)
 from mes import config as config_module
 from mes.admin.views import bp as admin_bp
+from mes.admin.views import setup_bp
 from mes.api import init_api
 from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
+from mes.core import settings as plant_settings
 from mes.core.views import bp as core_bp
 from mes.machines.services import OPEN_WORK
 from mes.machines.views import bp as machines_bp
@@ -27,7 +29,7 @@ from mes.scheduling.views import bp as scheduling_bp
 from mes.shopfloor.views import bp as shopfloor_bp
 
 _PACKAGE = Path(__file__).resolve().parent
-BLUEPRINTS = (core_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp)
+BLUEPRINTS = (core_bp, setup_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp)
 
 
 def _templates_dir() -> str:
@@ -56,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     auth.init_app(app)
     inputs.init_app(app)
+    plant_settings.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     # Lower packages that show what a higher one knows get its reader here, not by importing it.
