@@ -29,7 +29,9 @@ def template_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], lis
     columns = COLUMNS[kind]
     headers = [c.chinese if chinese else c.key for c in columns]
     today = plant_today()
-    if kind == Kind.ROUTINGS:
+    if kind in PLANT_EXAMPLES:
+        rows = PLANT_EXAMPLES[kind](today, chinese)
+    elif kind == Kind.ROUTINGS:
         centers = [wc for wc in s.scalars(select(WorkCenter).order_by(WorkCenter.code))
                    if any(m.status != MachineStatus.RETIRED for m in wc.machines)]
         family = s.scalar(select(ProductFamily.code).order_by(ProductFamily.code).limit(1)) or "FA"
@@ -73,6 +75,54 @@ def template_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], lis
              "customer": "宁波阀门" if chinese else "Ningbo Valves", "note": "用库存料" if chinese else "Material from stock"},
         ]
     return headers, [[r[c.key] for c in columns] for r in rows]
+
+
+def _calendar_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    new_year = dt.date(today.year + 1, 1, 1)
+    make_up = new_year + dt.timedelta(days=(5 - new_year.weekday()) % 7 or 7)  # the first Saturday after it
+    day_shift = "08:00-12:00, 13:00-17:00"
+    rows = [{"calendar": "DAY", "name": "白班 周一至周五" if chinese else "Day shift Mon-Fri", "weekday": d,
+             "shifts": day_shift, "date": "", "working": "", "note": ""} for d in range(1, 6)]
+    rows += [{"calendar": "2SHIFT", "name": "两班 周一至周六" if chinese else "Two shifts Mon-Sat" if d == 1 else "",
+              "weekday": d, "shifts": "06:00-14:00, 14:00-22:00", "date": "", "working": "", "note": ""} for d in range(1, 7)]
+    rows += [
+        {"calendar": "DAY", "name": "", "weekday": "", "shifts": "", "date": new_year, "working": "否" if chinese else "no",
+         "note": "元旦" if chinese else "New Year's Day"},
+        {"calendar": "DAY", "name": "", "weekday": "", "shifts": "", "date": make_up, "working": "是" if chinese else "yes",
+         "note": "调休上班" if chinese else "make-up working day"},
+    ]
+    return rows
+
+
+def _work_center_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [
+        {"code": "SAW", "name": "锯床" if chinese else "Sawing", "calendar": "DAY", "changeover_min": 10},
+        {"code": "TURN", "name": "车削" if chinese else "Turning", "calendar": "2SHIFT", "changeover_min": 30},
+        {"code": "MILL", "name": "铣削" if chinese else "Milling", "calendar": "DAY", "changeover_min": 20},
+    ]
+
+
+def _machine_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    yes, no = ("是", "否") if chinese else ("yes", "no")
+    available = "可用" if chinese else "available"
+    return [
+        {"code": "SAW-01", "name": "带锯" if chinese else "Band saw", "work_center": "SAW", "make": "Kasto", "model": "SBA",
+         "year": 2012, "data_connection": no, "speed_factor": 1, "calendar": "", "status": available},
+        {"code": "L02", "name": "数控车床 2" if chinese else "CNC lathe 2", "work_center": "TURN", "make": "Haas",
+         "model": "ST-20", "year": 2018, "data_connection": yes, "speed_factor": 1, "calendar": "", "status": available},
+        {"code": "L03", "name": "数控车床 3" if chinese else "CNC lathe 3", "work_center": "TURN", "make": "Mazak",
+         "model": "QT-200", "year": 2008, "data_connection": no, "speed_factor": 0.8, "calendar": "", "status": available},
+        {"code": "M01", "name": "立式加工中心" if chinese else "Vertical mill", "work_center": "MILL", "make": "DMG Mori",
+         "model": "CMX 600V", "year": 2020, "data_connection": yes, "speed_factor": 1.2, "calendar": "", "status": available},
+    ]
+
+
+def _family_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [{"code": "SH", "name": "轴类" if chinese else "Shafts"}, {"code": "FL", "name": "法兰" if chinese else "Flanges"}]
+
+
+PLANT_EXAMPLES = {Kind.CALENDARS: _calendar_rows, Kind.WORK_CENTERS: _work_center_rows, Kind.MACHINES: _machine_rows,
+                  Kind.FAMILIES: _family_rows}
 
 
 def neutralize(value: Any) -> Any:

@@ -81,7 +81,7 @@ def _page(kind: Kind, result: ImportResult | None = None, release: bool = False,
 def page() -> Response:
     kinds = allowed_kinds()
     wanted = request.args.get("kind")
-    kind = next((k for k in kinds if k.value == wanted), kinds[0])
+    kind = next((k for k in kinds if k.value == wanted), None) or (Kind.ROUTINGS if Kind.ROUTINGS in kinds else kinds[0])
     return _page(kind, full_only=True)
 
 
@@ -115,7 +115,7 @@ def run() -> Response:
     return _page(kind, result, release, status=200 if result.valid else 422)
 
 
-@bp.route('/template/<any(routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
+@bp.route('/template/<any(calendars, "work-centers", machines, families, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""

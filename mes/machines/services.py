@@ -487,10 +487,14 @@ def create_calendar_in(s: Session, data: CalendarInput) -> int:
 
 def update_calendar(calendar_id: int, expected_version: int | None, data: CalendarInput) -> None:
     with transaction() as s:
-        calendar = _load(s, WorkCalendar, calendar_id, expected_version)
-        week = _check_calendar_input(s, data, calendar_id)
-        _apply_calendar(s, calendar, data, week)
-        touch(calendar)
+        update_calendar_in(s, calendar_id, expected_version, data)
+
+
+def update_calendar_in(s: Session, calendar_id: int, expected_version: int | None, data: CalendarInput) -> None:
+    calendar = _load(s, WorkCalendar, calendar_id, expected_version)
+    week = _check_calendar_input(s, data, calendar_id)
+    _apply_calendar(s, calendar, data, week)
+    touch(calendar)
 
 
 def add_calendar_exception(calendar_id: int, expected_version: int | None, day: dt.date | None, working: bool,
