@@ -215,3 +215,12 @@ def test_empty_lists_say_what_they_are_for(as_role, users):
     assert "No work centers yet" in client.get("/machines/centers/").get_data(as_text=True)
     assert "No shift calendars yet" in client.get("/machines/calendars/").get_data(as_text=True)
     assert "No product families yet" in client.get("/routings/families/").get_data(as_text=True)
+
+
+def test_start_page_of_a_new_plant_shows_the_setup_steps(as_role, plant):
+    client = as_role("planner")
+    page = client.get("/").get_data(as_text=True)
+    assert "Set up the plant" in page
+    assert page.count("status-done") == 4 and page.count("status-draft") == 3  # no calendar, order or plan yet
+    client = as_role("admin")
+    assert "Set up the plant" in client.get("/").get_data(as_text=True)
