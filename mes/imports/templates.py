@@ -18,7 +18,8 @@ from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.imports.columns import COLUMNS, Kind
 from mes.imports.reading import column_letter
-from mes.machines.models import MachineStatus, WorkCenter
+from mes.machines.models import Machine, MachineStatus, WorkCalendar, WorkCenter
+from mes.machines.services import format_spans
 from mes.routing import services as routing_services
 from mes.routing.models import Product, ProductFamily
 
@@ -123,6 +124,50 @@ def _family_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
 
 PLANT_EXAMPLES = {Kind.CALENDARS: _calendar_rows, Kind.WORK_CENTERS: _work_center_rows, Kind.MACHINES: _machine_rows,
                   Kind.FAMILIES: _family_rows}
+
+
+def _yes_no(value: bool, chinese: bool) -> str:
+    return ("是" if value else "否") if chinese else ("yes" if value else "no")
+
+
+def export_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], list[list[Any]]]:
+    """The plant's records (not retired) in the template's columns: edit them in Excel and import
+    the file again; rows are matched by code."""
+    columns = COLUMNS[kind]
+    headers = [c.chinese if chinese else c.key for c in columns]
+    rows: list[dict[str, Any]] = []
+    if kind == Kind.CALENDARS:
+        for cal in s.scalars(select(WorkCalendar).where(WorkCalendar.active).order_by(WorkCalendar.code)):
+            first = True
+            for day in range(7):
+                spans = [(x.start_minute, x.end_minute) for x in cal.shifts if x.weekday == day]
+                if spans:
+                    rows.append({"calendar": cal.code, "name": cal.name if first else "", "weekday": day + 1,
+                                 "shifts": format_spans(spans), "date": "", "working": "", "note": ""})
+                    first = False
+            for e in sorted(cal.exceptions, key=lambda e: e.day):
+                rows.append({"calendar": cal.code, "name": "", "weekday": "", "shifts": "", "date": e.day,
+                             "working": _yes_no(e.working, chinese), "note": e.note or ""})
+    elif kind == Kind.WORK_CENTERS:
+        for wc in s.scalars(select(WorkCenter).where(WorkCenter.active).order_by(WorkCenter.code)):
+            rows.append({"code": wc.code, "name": wc.name, "calendar": wc.calendar.code if wc.calendar else "",
+                         "changeover_min": wc.default_changeover_minutes})
+    elif kind == Kind.MACHINES:
+        for m in s.scalars(select(Machine).where(Machine.status != MachineStatus.RETIRED).order_by(Machine.code)):
+            rows.append({"code": m.code, "name": m.name, "work_center": m.work_center.code, "make": m.make or "",
+                         "model": m.model or "", "year": m.year_built or "",
+                         "data_connection": _yes_no(m.has_data_connection, chinese),
+                         "speed_factor": float(m.speed_factor), "calendar": m.calendar.code if m.calendar else "",
+                         "status": m.status.value})
+    else:
+        for f in s.scalars(select(ProductFamily).where(ProductFamily.active).order_by(ProductFamily.code)):
+            rows.append({"code": f.code, "name": f.name})
+    return headers, [[r[c.key] for c in columns] for r in rows]
+
+
+def export_file(kind: Kind, fmt: str, chinese: bool) -> bytes:
+    headers, rows = export_rows(session(), kind, chinese)
+    return write_csv(headers, rows) if fmt == "csv" else write_xlsx(kind, headers, rows)
 
 
 def neutralize(value: Any) -> Any:

@@ -124,3 +124,14 @@ def template(kind: str, fmt: str) -> Response:
     body = templates.template_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
+
+
+@bp.route('/export/<any(calendars, "work-centers", machines, families):kind>.<any(csv, xlsx):fmt>')
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def export(kind: str, fmt: str) -> Response:
+    """The plant's records in the import template's columns, to edit in Excel and import again."""
+    chosen = require_kind(kind)
+    locale = get_locale()
+    body = templates.export_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
+    return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
+                     download_name=f"{chosen.value}.{fmt}", max_age=0)

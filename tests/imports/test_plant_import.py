@@ -113,3 +113,41 @@ def test_import_page_shows_the_order_and_plant_templates(as_role, plant):
         assert r.status_code == 200, kind
         sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
         assert sheet.max_row >= 3
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_export_edit_and_import_again(as_role, plant, fmt):
+    from mes.machines import services as machines
+
+    calendar_id = machines.create_calendar(machines.CalendarInput(code="DAY", name="Day", week={0: "08:00-12:00, 13:00-17:00",
+                                                                                                   6: "22:00-06:00+1"}))
+    machines.add_calendar_exception(calendar_id, None, __import__("datetime").date(2027, 2, 8), False, "Spring Festival")
+    client = as_role("planner")
+    exported = {}
+    for kind in ("calendars", "work-centers", "machines", "families"):
+        r = client.get(f"/import/export/{kind}.{fmt}")
+        assert r.status_code == 200, kind
+        exported[kind] = r.data
+        # unchanged, the export imports back with nothing to change
+        result = services.preview(Kind(kind), f"{kind}.{fmt}", r.data)
+        assert result.valid, (kind, result.errors)
+        assert all(line["action"] == "update" and not line["changes"] for line in result.created), (kind, result.created)
+    # edit a machine's name in the exported file, and import it again
+    if fmt == "xlsx":
+        book = openpyxl.load_workbook(io.BytesIO(exported["machines"]))
+        sheet = book.active
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value == "M-1":
+                row[1].value = "Mill (new spindle)"
+        out = io.BytesIO()
+        book.save(out)
+        edited = out.getvalue()
+    else:
+        edited = exported["machines"].decode("utf-8-sig").replace("M-1,Mill,", "M-1,Mill (new spindle),").encode()
+    preview = services.preview(Kind.MACHINES, f"machines.{fmt}", edited)
+    changed = [line for line in preview.created if line["changes"]]
+    assert [line["code"] for line in changed] == ["M-1"] and changed[0]["changes"] == ["name: Mill → Mill (new spindle)"]
+    assert services.run(Kind.MACHINES, f"machines.{fmt}", edited).committed
+    session().rollback()
+    assert session().get(Machine, plant.m1).name == "Mill (new spindle)"
+    assert _count(Machine) == 3
