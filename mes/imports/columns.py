@@ -15,6 +15,7 @@ class Kind(enum.StrEnum):
     WORK_CENTERS = "work-centers"
     MACHINES = "machines"
     FAMILIES = "families"
+    PRODUCTS = "products"
     ROUTINGS = "routings"
     WORK_ORDERS = "work-orders"
 
@@ -27,15 +28,16 @@ class Kind(enum.StrEnum):
         """What a user needs to import this kind (a planner may edit orders but not routings)."""
         if self in PLANT_KINDS:
             return Permission.SCHEDULE
-        return Permission.EDIT_ROUTINGS if self in (Kind.ROUTINGS, Kind.FAMILIES) else Permission.EDIT_ORDERS
+        return Permission.EDIT_ROUTINGS if self in (Kind.ROUTINGS, Kind.FAMILIES, Kind.PRODUCTS) else Permission.EDIT_ORDERS
 
 
 #: Master data of the plant itself: matched by code, so a file both creates and updates.
 PLANT_KINDS = (Kind.WORK_CENTERS, Kind.CALENDARS, Kind.MACHINES)
-MASTER_KINDS = (*PLANT_KINDS, Kind.FAMILIES)
+MASTER_KINDS = (*PLANT_KINDS, Kind.FAMILIES, Kind.PRODUCTS)
 
 KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders"), Kind.WORK_CENTERS: _l("Work centers"),
-               Kind.CALENDARS: _l("Shift calendars"), Kind.MACHINES: _l("Machines"), Kind.FAMILIES: _l("Product families")}
+               Kind.CALENDARS: _l("Shift calendars"), Kind.MACHINES: _l("Machines"), Kind.FAMILIES: _l("Product families"),
+               Kind.PRODUCTS: _l("Products")}
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
     Kind.FAMILIES: (
         Column("code", True, ("产品族编码", "产品族", "编码", "family"), _l("Product family code.")),
         Column("name", True, ("名称", "产品族名称"), _l("Name.")),
+    ),
+    Kind.PRODUCTS: (
+        Column("code", True, PRODUCT_ALIASES, _l("Product code.")),
+        Column("name", True, ("产品名称", "品名", "名称", "product_name"), _l("Name.")),
+        Column("family", True, ("产品族", "产品系列", "family_code"), _l("Product family code.")),
+        Column("drawing", False, ("图号",), _l("Drawing number.")),
     ),
     Kind.ROUTINGS: (
         Column("product", True, PRODUCT_ALIASES, _l("Product code.")),

@@ -20,7 +20,7 @@ from mes.imports.rows import RowErrors
 from mes.machines import services as machines
 from mes.machines.models import Machine, MachineStatus, WorkCalendar, WorkCenter
 from mes.routing import services as routing
-from mes.routing.models import ProductFamily
+from mes.routing.models import Product, ProductFamily
 
 WEEKDAY_NAMES = {
     **{str(i + 1): i for i in range(7)},
@@ -40,6 +40,7 @@ COMPARED = {
     Machine: ("name", "work_center_id", "make", "model", "year_built", "has_data_connection", "speed_factor",
               "calendar_id", "status"),
     ProductFamily: ("name",),
+    Product: ("name", "family_id", "drawing"),
     WorkCalendar: ("name",),
 }
 FIELD_COLUMNS = {
@@ -48,6 +49,7 @@ FIELD_COLUMNS = {
     Kind.MACHINES: {"code": "code", "name": "name", "work_center_id": "work_center", "make": "make", "model": "model",
                     "year_built": "year", "speed_factor": "speed_factor", "calendar_id": "calendar", "status": "status"},
     Kind.FAMILIES: {"code": "code", "name": "name"},
+    Kind.PRODUCTS: {"code": "code", "name": "name", "family_id": "family", "drawing": "drawing"},
     Kind.CALENDARS: {"code": "calendar", "name": "name", "day": "date", "note": "note", "day-*": "shifts"},
 }
 
@@ -143,6 +145,22 @@ def _apply_row(s: Session, kind: Kind, row: dict[str, Any], row_errors: RowError
         before = _snapshot(family)
         routing.update_family_in(s, family.id, None, data)
         return {"code": family.code, "name": data.name, "action": "update", "changes": _changes(before, family)}
+    if kind == Kind.PRODUCTS:
+        family_code = text_of(row.get("family"))
+        family = _by_code(s, ProductFamily, family_code) if family_code else None
+        if family_code and (family is None or not family.active):
+            row_errors.add("family", _l("Unknown product family %(code)s.", code=family_code))
+            raise _CellProblem("")
+        product = s.scalar(select(Product).where(Product.code == code)) if code else None
+        drawing = text_of(row.get("drawing")) if "drawing" in row_errors.table.headers or not product else product.drawing
+        data = routing.ProductInput(code=code, name=text_of(row.get("name")), family_id=family.id if family else 0,
+                                    drawing=drawing or None)
+        if product is None:
+            routing.create_product_in(s, data)
+            return {"code": code, "name": data.name, "action": "create", "changes": []}
+        before = _snapshot(product)
+        routing.update_product_in(s, product.id, data)
+        return {"code": product.code, "name": data.name, "action": "update", "changes": _changes(before, product)}
     if kind == Kind.WORK_CENTERS:
         center = _by_code(s, WorkCenter, code)
         present = row_errors.table.headers

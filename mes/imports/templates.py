@@ -122,8 +122,12 @@ def _family_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
     return [{"code": "SH", "name": "轴类" if chinese else "Shafts"}, {"code": "FL", "name": "法兰" if chinese else "Flanges"}]
 
 
+def _product_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [{"code": "FL-100", "name": "法兰 DN100" if chinese else "Flange DN100", "family": "FL", "drawing": "FL-100-01"}]
+
+
 PLANT_EXAMPLES = {Kind.CALENDARS: _calendar_rows, Kind.WORK_CENTERS: _work_center_rows, Kind.MACHINES: _machine_rows,
-                  Kind.FAMILIES: _family_rows}
+                  Kind.FAMILIES: _family_rows, Kind.PRODUCTS: _product_rows}
 
 
 def _yes_no(value: bool, chinese: bool) -> str:
@@ -159,6 +163,9 @@ def export_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], list[
                          "data_connection": _yes_no(m.has_data_connection, chinese),
                          "speed_factor": float(m.speed_factor), "calendar": m.calendar.code if m.calendar else "",
                          "status": m.status.value})
+    elif kind == Kind.PRODUCTS:
+        for p in s.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code)):
+            rows.append({"code": p.code, "name": p.name, "family": p.family.code, "drawing": p.drawing or ""})
     else:
         for f in s.scalars(select(ProductFamily).where(ProductFamily.active).order_by(ProductFamily.code)):
             rows.append({"code": f.code, "name": f.name})

@@ -115,7 +115,7 @@ def run() -> Response:
     return _page(kind, result, release, status=200 if result.valid else 422)
 
 
-@bp.route('/template/<any(calendars, "work-centers", machines, families, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
+@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""
@@ -126,7 +126,7 @@ def template(kind: str, fmt: str) -> Response:
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
 
 
-@bp.route('/export/<any(calendars, "work-centers", machines, families):kind>.<any(csv, xlsx):fmt>')
+@bp.route('/export/<any(calendars, "work-centers", machines, families, products):kind>.<any(csv, xlsx):fmt>')
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def export(kind: str, fmt: str) -> Response:
     """The plant's records in the import template's columns, to edit in Excel and import again."""

@@ -226,22 +226,49 @@ class ProductInput:
 
 def create_product(data: ProductInput) -> int:
     with transaction() as s:
-        errors: dict[str, list] = {}
-        if not data.code.strip():
-            errors["code"] = [_l("This field is required.")]
-        elif s.scalar(select(Product.id).where(Product.code == data.code.strip())):
+        return create_product_in(s, data)
+
+
+def _check_product(s: Session, data: ProductInput, product_id: int | None) -> None:
+    errors: dict[str, list] = {}
+    if not data.code.strip():
+        errors["code"] = [_l("This field is required.")]
+    elif len(data.code.strip()) > 64:
+        errors["code"] = [_l("At most %(n)s characters.", n=64)]
+    else:
+        taken = s.scalar(select(Product.id).where(Product.code == data.code.strip()))
+        if taken is not None and taken != product_id:
             errors["code"] = [_l("This code is taken.")]
-        if not data.name.strip():
-            errors["name"] = [_l("This field is required.")]
-        family = s.get(ProductFamily, data.family_id)
-        if family is None or not family.active:
-            errors["family_id"] = [_l("Unknown product family.")]
-        if errors:
-            raise ValidationError(fields=errors)
-        product = Product(code=data.code.strip(), name=data.name.strip(), family_id=data.family_id, drawing=data.drawing)
-        s.add(product)
-        s.flush()
-        return product.id
+    if not data.name.strip():
+        errors["name"] = [_l("This field is required.")]
+    elif len(data.name.strip()) > 200:
+        errors["name"] = [_l("At most %(n)s characters.", n=200)]
+    family = s.get(ProductFamily, data.family_id) if data.family_id else None
+    if family is None or not family.active:
+        errors["family_id"] = [_l("Unknown product family.")]
+    if data.drawing and len(data.drawing) > 120:
+        errors["drawing"] = [_l("At most %(n)s characters.", n=120)]
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def create_product_in(s: Session, data: ProductInput) -> int:
+    _check_product(s, data, None)
+    product = Product(code=data.code.strip(), name=data.name.strip(), family_id=data.family_id,
+                      drawing=(data.drawing or "").strip() or None)
+    s.add(product)
+    s.flush()
+    return product.id
+
+
+def update_product_in(s: Session, product_id: int, data: ProductInput) -> None:
+    """Change a product's name, family or drawing (the import matches products by code)."""
+    product = s.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise NotFound()
+    _check_product(s, data, product_id)
+    product.code, product.name = data.code.strip(), data.name.strip()
+    product.family_id, product.drawing = data.family_id, (data.drawing or "").strip() or None
 
 
 def set_changeovers(work_center_id: int, values: dict[tuple[int, int], int | None], default: int | None = None) -> None:

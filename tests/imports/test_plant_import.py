@@ -17,7 +17,7 @@ from mes.routing.models import ProductFamily
 
 from tests.imports.test_import import csv_bytes
 
-PLANT_ORDER = (Kind.CALENDARS, Kind.WORK_CENTERS, Kind.MACHINES, Kind.FAMILIES)
+PLANT_ORDER = (Kind.CALENDARS, Kind.WORK_CENTERS, Kind.MACHINES, Kind.FAMILIES, Kind.PRODUCTS)
 
 
 def _count(model) -> int:  # type: ignore[no-untyped-def]
@@ -108,11 +108,11 @@ def test_import_page_shows_the_order_and_plant_templates(as_role, plant):
     client = as_role("planner")
     page = client.get("/import/").get_data(as_text=True)
     assert "The plant: shift calendars, work centers, machines" in page
-    for kind in ("calendars", "work-centers", "machines", "families"):
+    for kind in ("calendars", "work-centers", "machines", "families", "products"):
         r = client.get(f"/import/template/{kind}.xlsx")
         assert r.status_code == 200, kind
         sheet = openpyxl.load_workbook(io.BytesIO(r.data)).active
-        assert sheet.max_row >= 3
+        assert sheet.max_row >= 2
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -124,7 +124,7 @@ def test_export_edit_and_import_again(as_role, plant, fmt):
     machines.add_calendar_exception(calendar_id, None, __import__("datetime").date(2027, 2, 8), False, "Spring Festival")
     client = as_role("planner")
     exported = {}
-    for kind in ("calendars", "work-centers", "machines", "families"):
+    for kind in ("calendars", "work-centers", "machines", "families", "products"):
         r = client.get(f"/import/export/{kind}.{fmt}")
         assert r.status_code == 200, kind
         exported[kind] = r.data
@@ -151,3 +151,18 @@ def test_export_edit_and_import_again(as_role, plant, fmt):
     session().rollback()
     assert session().get(Machine, plant.m1).name == "Mill (new spindle)"
     assert _count(Machine) == 3
+
+
+def test_products_import_creates_and_updates_by_code(app, plant):
+    rows = [["产品编码", "产品名称", "产品族", "图号"], ["P-1", "Shaft, long", "FB", "D-1"], ["P-9", "New", "FA", ""],
+            ["P-10", "", "NOPE", ""]]
+    result = services.run(Kind.PRODUCTS, "p.csv", csv_bytes(rows))
+    assert {(e.row, e.column) for e in result.errors} == {(4, "产品族")}
+    result = services.run(Kind.PRODUCTS, "p.csv", csv_bytes(rows[:3]))
+    assert result.committed, result.errors
+    from mes.routing.models import Product
+
+    session().rollback()
+    p1 = session().get(Product, plant.p1)
+    assert (p1.name, p1.family_id, p1.drawing) == ("Shaft, long", plant.fb, "D-1")
+    assert session().scalar(select(Product).where(Product.code == "P-9")).family_id == plant.fa
