@@ -11,9 +11,12 @@ from flask_wtf import CSRFProtect
 import mes.models  # noqa: F401  (configure every mapper before first use)
 from mes import config as config_module
 from mes.admin.views import bp as admin_bp
+from mes.admin.views import setup_bp
 from mes.api import init_api
 from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
+from mes.core import settings as plant_settings
 from mes.core.views import bp as core_bp
+from mes.machines.services import OPEN_WORK
 from mes.machines.views import bp as machines_bp
 from mes.orders import numbering
 from mes.orders.queries import PLANNED_TIMES
@@ -21,12 +24,13 @@ from mes.orders.views import bp as orders_bp
 from mes.reports.views import bp as reports_bp
 from mes.imports.views import bp as imports_bp
 from mes.routing.views import bp as routing_bp
+from mes.scheduling.machine_work import open_work
 from mes.scheduling.services import published_times
 from mes.scheduling.views import bp as scheduling_bp
 from mes.shopfloor.views import bp as shopfloor_bp
 
 _PACKAGE = Path(__file__).resolve().parent
-BLUEPRINTS = (core_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp)
+BLUEPRINTS = (core_bp, setup_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp)
 
 
 def _templates_dir() -> str:
@@ -56,10 +60,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     CSRFProtect(app)
     auth.init_app(app)
     inputs.init_app(app)
+    plant_settings.init_app(app)
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     # Lower packages that show what a higher one knows get its reader here, not by importing it.
     app.extensions[PLANNED_TIMES] = published_times
+    app.extensions[OPEN_WORK] = open_work
     init_api(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)

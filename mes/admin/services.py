@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mes.core import settings
 from mes.core.db import transaction, utcnow
 from mes.core import audit
 from mes.core.audit import current_actor
@@ -146,3 +147,53 @@ def revoke_token(token_id: int) -> None:
             raise NotFound()
         if token.revoked_at is None:
             token.revoked_at = utcnow()
+
+
+# --- plant setup: first run ------------------------------------------------------------------------
+
+
+@dataclass
+class FirstRunInput:
+    plant_name: str
+    timezone: str
+    locale: str
+    username: str
+    display_name: str
+    password: str
+    repeat: str
+
+
+def first_run(data: FirstRunInput) -> dict[str, str]:
+    """A new plant: its settings and the first administrator, together or not at all. Refused
+    (404) once any user exists, so the page cannot be used to take over a running plant."""
+    errors: dict[str, list] = {}
+    if not data.plant_name.strip():
+        errors["plant_name"] = [_l("This field is required.")]
+    elif len(data.plant_name.strip()) > 120:
+        errors["plant_name"] = [_l("At most %(n)s characters.", n=120)]
+    if data.timezone not in settings.timezones():
+        errors["timezone"] = [_l("Choose a time zone from the list.")]
+    if data.locale not in ("en", "zh_CN"):
+        errors["locale"] = [_l("Choose a language from the list.")]
+    if not data.username.strip():
+        errors["username"] = [_l("This field is required.")]
+    elif len(data.username.strip()) > 64:
+        errors["username"] = [_l("At most %(n)s characters.", n=64)]
+    if not data.display_name.strip():
+        errors["display_name"] = [_l("This field is required.")]
+    if len(data.password) < 8:
+        errors["password"] = [_l("At least 8 characters.")]
+    elif data.password != data.repeat:
+        errors["repeat"] = [_l("The passwords differ.")]
+    with transaction() as s:
+        if s.scalar(select(func.count()).select_from(User)):
+            raise NotFound()
+        if errors:
+            raise ValidationError(fields=errors)
+        user = User(username="", display_name="", session_version=1)
+        _apply(user, UserInput(username=data.username, display_name=data.display_name, roles=[Role.ADMIN],
+                               password=data.password, locale=data.locale))
+        s.add(user)
+        values = {"plant_name": data.plant_name.strip(), "timezone": data.timezone, "locale": data.locale}
+        settings.store(s, values)
+    return values

@@ -1,14 +1,15 @@
 """Administration pages: users, kiosk devices, API tokens, audit log."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from mes.admin import audit_log, services
 from mes.admin.forms import KioskForm, TokenForm, UserForm
-from mes.core.auth import Permission, requires
+from mes.core import settings
+from mes.core.auth import Permission, public, requires
 from mes.core.db import session
 from mes.core.clock import day_end, day_start
 from mes.core.errors import DomainError, NotFound, ValidationError
@@ -20,6 +21,8 @@ from mes.core.web import hx_redirect, render
 from mes.machines.models import WorkCenter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+#: The first-run page of a new plant, reachable only while no user exists.
+setup_bp = Blueprint("setup", __name__)
 
 
 def _user_input(form: UserForm) -> services.UserInput:
@@ -192,3 +195,42 @@ def audit() -> Response:
         user_id=user_id, date_from=date_from, date_to=date_to, record_types=audit_log.sorted_record_types(),
         users=s.scalars(select(User).order_by(User.display_name)).all(),
     )
+
+
+# --- plant setup: first run ------------------------------------------------------------------------
+
+
+@setup_bp.app_context_processor
+def _first_run_context() -> dict:
+    return {"first_run_open": lambda: not settings.has_users()}
+
+
+@setup_bp.route("/setup", methods=["GET", "POST"])
+@public
+def first_run() -> Response:
+    """Plant name, time zone, default language and the first administrator; no demo data."""
+    if settings.has_users():
+        raise NotFound()
+    config = current_app.config
+    values = {"plant_name": "" if config["PLANT_NAME"] == "Demo Plant" else config["PLANT_NAME"],
+              "timezone": config["PLANT_TIMEZONE"], "locale": config["BABEL_DEFAULT_LOCALE"]}
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        form = request.form
+        values = {name: form.get(name, "") for name in ("plant_name", "timezone", "locale", "username", "display_name")}
+        try:
+            stored = services.first_run(services.FirstRunInput(
+                plant_name=form.get("plant_name", ""), timezone=form.get("timezone", ""), locale=form.get("locale", ""),
+                username=form.get("username", ""), display_name=form.get("display_name", ""),
+                password=form.get("password", ""), repeat=form.get("repeat", "")))
+        except ValidationError as exc:
+            errors, status = exc.fields, 422
+        else:
+            settings.apply(_app(), stored)
+            return hx_redirect(url_for("core.login", welcome=1))
+    return render("admin/first_run.html", status=status, values=values, errors=errors, timezones=settings.timezones())
+
+
+def _app() -> Flask:
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]

@@ -3,6 +3,8 @@ values every page needs."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -61,3 +63,21 @@ def parse_date(raw: str | None, field: str, errors: dict[str, list]) -> dt.date 
                                                last=DATE_MAX.isoformat()))
         return None
     return value
+
+
+@dataclass
+class FormField:
+    """One input of a master-data form drawn by templates/_record_form.html: a text, number or
+    checkbox input, or a select of ``options`` ((value, label) pairs)."""
+
+    name: str
+    label: Any
+    kind: str = "text"
+    options: list[tuple[Any, Any]] = field(default_factory=list)
+    hint: Any = None
+    required: bool = False
+
+
+def form_text(values: Any, name: str) -> str:
+    """A form value as text (the empty string when missing)."""
+    return str(values.get(name, "") or "").strip()

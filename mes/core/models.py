@@ -180,3 +180,13 @@ class IdempotencyKey(Base):
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
+
+
+class PlantSetting(Base):
+    """A plant-wide setting chosen on the first-run page (name, time zone, default language); the
+    environment's values are the defaults until one is stored."""
+
+    __tablename__ = "plant_setting"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

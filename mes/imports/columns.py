@@ -10,6 +10,12 @@ from mes.core.auth import Permission
 
 
 class Kind(enum.StrEnum):
+    # In the order a new plant imports them: the plant, then products and routings, then orders.
+    CALENDARS = "calendars"
+    WORK_CENTERS = "work-centers"
+    MACHINES = "machines"
+    FAMILIES = "families"
+    PRODUCTS = "products"
     ROUTINGS = "routings"
     WORK_ORDERS = "work-orders"
 
@@ -20,10 +26,18 @@ class Kind(enum.StrEnum):
     @property
     def permission(self) -> Permission:
         """What a user needs to import this kind (a planner may edit orders but not routings)."""
-        return Permission.EDIT_ROUTINGS if self == Kind.ROUTINGS else Permission.EDIT_ORDERS
+        if self in PLANT_KINDS:
+            return Permission.SCHEDULE
+        return Permission.EDIT_ROUTINGS if self in (Kind.ROUTINGS, Kind.FAMILIES, Kind.PRODUCTS) else Permission.EDIT_ORDERS
 
 
-KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders")}
+#: Master data of the plant itself: matched by code, so a file both creates and updates.
+PLANT_KINDS = (Kind.WORK_CENTERS, Kind.CALENDARS, Kind.MACHINES)
+MASTER_KINDS = (*PLANT_KINDS, Kind.FAMILIES, Kind.PRODUCTS)
+
+KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders"), Kind.WORK_CENTERS: _l("Work centers"),
+               Kind.CALENDARS: _l("Shift calendars"), Kind.MACHINES: _l("Machines"), Kind.FAMILIES: _l("Product families"),
+               Kind.PRODUCTS: _l("Products")}
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,49 @@ class Column:
 
 PRODUCT_ALIASES = ("产品编码", "产品", "产品代码", "物料编码", "零件号", "product_code")
 
+CALENDAR_ALIASES = ("班次日历", "日历", "日历编码", "calendar_code")
+
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
+    Kind.WORK_CENTERS: (
+        Column("code", True, ("工作中心编码", "工作中心", "编码", "work_center"), _l("Work center code.")),
+        Column("name", True, ("名称", "工作中心名称"), _l("Name.")),
+        Column("calendar", False, CALENDAR_ALIASES, _l("Shift calendar code; empty: always available.")),
+        Column("changeover_min", False, ("默认换型时间", "换型时间", "default_changeover_minutes"),
+               _l("Changeover minutes when the product family changes and the setup matrix has no entry.")),
+    ),
+    Kind.CALENDARS: (
+        Column("calendar", True, CALENDAR_ALIASES, _l("Shift calendar code; one row per weekday or special day.")),
+        Column("name", False, ("名称", "日历名称"), _l("Name of the calendar (once is enough).")),
+        Column("weekday", False, ("星期", "weekday_no"), _l("Weekday 1-7 (1 = Monday), or Mon … Sun, 周一 … 周日.")),
+        Column("shifts", False, ("班次", "工作时间", "working_hours"),
+               _l("Working hours of that weekday or extra working day: 08:00-12:00, 13:00-17:00; a night shift 22:00-06:00+1.")),
+        Column("date", False, ("日期", "day"), _l("A special day (YYYY-MM-DD) instead of a weekday.")),
+        Column("working", False, ("上班", "是否上班", "extra_working_day"),
+               _l("For a special day: yes = extra working day (make-up day), no = holiday.")),
+        Column("note", False, ("备注", "说明"), _l("Note, e.g. the holiday's name.")),
+    ),
+    Kind.MACHINES: (
+        Column("code", True, ("设备编码", "设备", "机台号", "machine"), _l("Machine code.")),
+        Column("name", True, ("名称", "设备名称"), _l("Name.")),
+        Column("work_center", True, ("工作中心", "工作中心编码", "workcenter"), _l("Work center code.")),
+        Column("make", False, ("品牌", "厂家", "制造商"), _l("Make.")),
+        Column("model", False, ("型号",), _l("Model.")),
+        Column("year", False, ("出厂年份", "年份", "year_built"), _l("Year built.")),
+        Column("data_connection", False, ("数据连接", "联网", "mqtt"), _l("Sends machine data over MQTT: yes or no.")),
+        Column("speed_factor", False, ("速度系数", "speed"), _l("1 = the routing's standard times; above 1 faster.")),
+        Column("calendar", False, CALENDAR_ALIASES, _l("Shift calendar code; empty: the work center's.")),
+        Column("status", False, ("状态",), _l("available, down or maintenance (可用, 故障, 保养).")),
+    ),
+    Kind.FAMILIES: (
+        Column("code", True, ("产品族编码", "产品族", "编码", "family"), _l("Product family code.")),
+        Column("name", True, ("名称", "产品族名称"), _l("Name.")),
+    ),
+    Kind.PRODUCTS: (
+        Column("code", True, PRODUCT_ALIASES, _l("Product code.")),
+        Column("name", True, ("产品名称", "品名", "名称", "product_name"), _l("Name.")),
+        Column("family", True, ("产品族", "产品系列", "family_code"), _l("Product family code.")),
+        Column("drawing", False, ("图号",), _l("Drawing number.")),
+    ),
     Kind.ROUTINGS: (
         Column("product", True, PRODUCT_ALIASES, _l("Product code.")),
         Column("product_name", False, ("产品名称", "品名"), _l("Name of a new product; only needed to create it.")),

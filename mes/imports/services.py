@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from mes.core import audit
 from mes.core.db import session, transaction
-from mes.imports import routings, work_orders
-from mes.imports.columns import Kind
+from mes.imports import plant, routings, work_orders
+from mes.imports.columns import MASTER_KINDS, Kind
 from mes.imports.reading import Table, read_file
 from mes.imports.results import ImportResult, row_error
 from mes.imports.rows import Rollback
@@ -41,11 +41,30 @@ def _write(s: Session, table: Table, plan: Plan, release: bool, filename: str) -
     return work_orders.write(s, table, plan, release, filename)
 
 
+class _DryRun(Exception):
+    def __init__(self, result: ImportResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _plant_preview(table: Table) -> ImportResult:
+    """The plant's records are checked by writing them and rolling back: the preview shows
+    exactly what the import would create and change."""
+    try:
+        with transaction() as s:
+            errors, lines = plant.apply(s, table)
+            raise _DryRun(ImportResult(table.kind, errors=errors, created=[] if errors else lines))
+    except _DryRun as exc:
+        return exc.result
+
+
 def preview(kind: Kind, filename: str, data: bytes, release: bool = False) -> ImportResult:
     """Check a file and list what it would create, saving nothing."""
     table, errors = read_file(kind, filename, data)
     if table is None:
         return ImportResult(kind, errors=errors)
+    if kind in MASTER_KINDS:
+        return _plant_preview(table)
     plan = _check(session(), table, release)
     if plan.errors:
         return ImportResult(kind, errors=plan.errors)
@@ -61,10 +80,15 @@ def run(kind: Kind, filename: str, data: bytes, release: bool = False) -> Import
     name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "?"
     try:
         with transaction() as s, audit.reason(audit.keyed_reason("imported_from", file=name)):
-            plan = _check(s, table, release)
-            if plan.errors:
-                raise Rollback(plan.errors)
-            created = _write(s, table, plan, release, name)
+            if kind in MASTER_KINDS:
+                errors, created = plant.apply(s, table)
+                if errors:
+                    raise Rollback(errors)
+            else:
+                plan = _check(s, table, release)
+                if plan.errors:
+                    raise Rollback(plan.errors)
+                created = _write(s, table, plan, release, name)
     except Rollback as exc:
         return ImportResult(kind, errors=exc.errors)
     except IntegrityError:

@@ -18,7 +18,8 @@ from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.imports.columns import COLUMNS, Kind
 from mes.imports.reading import column_letter
-from mes.machines.models import MachineStatus, WorkCenter
+from mes.machines.models import Machine, MachineStatus, WorkCalendar, WorkCenter
+from mes.machines.services import format_spans
 from mes.routing import services as routing_services
 from mes.routing.models import Product, ProductFamily
 
@@ -29,7 +30,9 @@ def template_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], lis
     columns = COLUMNS[kind]
     headers = [c.chinese if chinese else c.key for c in columns]
     today = plant_today()
-    if kind == Kind.ROUTINGS:
+    if kind in PLANT_EXAMPLES:
+        rows = PLANT_EXAMPLES[kind](today, chinese)
+    elif kind == Kind.ROUTINGS:
         centers = [wc for wc in s.scalars(select(WorkCenter).order_by(WorkCenter.code))
                    if any(m.status != MachineStatus.RETIRED for m in wc.machines)]
         family = s.scalar(select(ProductFamily.code).order_by(ProductFamily.code).limit(1)) or "FA"
@@ -73,6 +76,105 @@ def template_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], lis
              "customer": "宁波阀门" if chinese else "Ningbo Valves", "note": "用库存料" if chinese else "Material from stock"},
         ]
     return headers, [[r[c.key] for c in columns] for r in rows]
+
+
+def _calendar_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    new_year = dt.date(today.year + 1, 1, 1)
+    make_up = new_year + dt.timedelta(days=(5 - new_year.weekday()) % 7 or 7)  # the first Saturday after it
+    day_shift = "08:00-12:00, 13:00-17:00"
+    rows = [{"calendar": "DAY", "name": "白班 周一至周五" if chinese else "Day shift Mon-Fri", "weekday": d,
+             "shifts": day_shift, "date": "", "working": "", "note": ""} for d in range(1, 6)]
+    rows += [{"calendar": "2SHIFT", "name": "两班 周一至周六" if chinese else "Two shifts Mon-Sat" if d == 1 else "",
+              "weekday": d, "shifts": "06:00-14:00, 14:00-22:00", "date": "", "working": "", "note": ""} for d in range(1, 7)]
+    rows += [
+        {"calendar": "DAY", "name": "", "weekday": "", "shifts": "", "date": new_year, "working": "否" if chinese else "no",
+         "note": "元旦" if chinese else "New Year's Day"},
+        {"calendar": "DAY", "name": "", "weekday": "", "shifts": "", "date": make_up, "working": "是" if chinese else "yes",
+         "note": "调休上班" if chinese else "make-up working day"},
+    ]
+    return rows
+
+
+def _work_center_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [
+        {"code": "SAW", "name": "锯床" if chinese else "Sawing", "calendar": "DAY", "changeover_min": 10},
+        {"code": "TURN", "name": "车削" if chinese else "Turning", "calendar": "2SHIFT", "changeover_min": 30},
+        {"code": "MILL", "name": "铣削" if chinese else "Milling", "calendar": "DAY", "changeover_min": 20},
+    ]
+
+
+def _machine_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    yes, no = ("是", "否") if chinese else ("yes", "no")
+    available = "可用" if chinese else "available"
+    return [
+        {"code": "SAW-01", "name": "带锯" if chinese else "Band saw", "work_center": "SAW", "make": "Kasto", "model": "SBA",
+         "year": 2012, "data_connection": no, "speed_factor": 1, "calendar": "", "status": available},
+        {"code": "L02", "name": "数控车床 2" if chinese else "CNC lathe 2", "work_center": "TURN", "make": "Haas",
+         "model": "ST-20", "year": 2018, "data_connection": yes, "speed_factor": 1, "calendar": "", "status": available},
+        {"code": "L03", "name": "数控车床 3" if chinese else "CNC lathe 3", "work_center": "TURN", "make": "Mazak",
+         "model": "QT-200", "year": 2008, "data_connection": no, "speed_factor": 0.8, "calendar": "", "status": available},
+        {"code": "M01", "name": "立式加工中心" if chinese else "Vertical mill", "work_center": "MILL", "make": "DMG Mori",
+         "model": "CMX 600V", "year": 2020, "data_connection": yes, "speed_factor": 1.2, "calendar": "", "status": available},
+    ]
+
+
+def _family_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [{"code": "SH", "name": "轴类" if chinese else "Shafts"}, {"code": "FL", "name": "法兰" if chinese else "Flanges"}]
+
+
+def _product_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    return [{"code": "FL-100", "name": "法兰 DN100" if chinese else "Flange DN100", "family": "FL", "drawing": "FL-100-01"}]
+
+
+PLANT_EXAMPLES = {Kind.CALENDARS: _calendar_rows, Kind.WORK_CENTERS: _work_center_rows, Kind.MACHINES: _machine_rows,
+                  Kind.FAMILIES: _family_rows, Kind.PRODUCTS: _product_rows}
+
+
+def _yes_no(value: bool, chinese: bool) -> str:
+    return ("是" if value else "否") if chinese else ("yes" if value else "no")
+
+
+def export_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], list[list[Any]]]:
+    """The plant's records (not retired) in the template's columns: edit them in Excel and import
+    the file again; rows are matched by code."""
+    columns = COLUMNS[kind]
+    headers = [c.chinese if chinese else c.key for c in columns]
+    rows: list[dict[str, Any]] = []
+    if kind == Kind.CALENDARS:
+        for cal in s.scalars(select(WorkCalendar).where(WorkCalendar.active).order_by(WorkCalendar.code)):
+            first = True
+            for day in range(7):
+                spans = [(x.start_minute, x.end_minute) for x in cal.shifts if x.weekday == day]
+                if spans:
+                    rows.append({"calendar": cal.code, "name": cal.name if first else "", "weekday": day + 1,
+                                 "shifts": format_spans(spans), "date": "", "working": "", "note": ""})
+                    first = False
+            for e in sorted(cal.exceptions, key=lambda e: e.day):
+                rows.append({"calendar": cal.code, "name": "", "weekday": "", "shifts": "", "date": e.day,
+                             "working": _yes_no(e.working, chinese), "note": e.note or ""})
+    elif kind == Kind.WORK_CENTERS:
+        for wc in s.scalars(select(WorkCenter).where(WorkCenter.active).order_by(WorkCenter.code)):
+            rows.append({"code": wc.code, "name": wc.name, "calendar": wc.calendar.code if wc.calendar else "",
+                         "changeover_min": wc.default_changeover_minutes})
+    elif kind == Kind.MACHINES:
+        for m in s.scalars(select(Machine).where(Machine.status != MachineStatus.RETIRED).order_by(Machine.code)):
+            rows.append({"code": m.code, "name": m.name, "work_center": m.work_center.code, "make": m.make or "",
+                         "model": m.model or "", "year": m.year_built or "",
+                         "data_connection": _yes_no(m.has_data_connection, chinese),
+                         "speed_factor": float(m.speed_factor), "calendar": m.calendar.code if m.calendar else "",
+                         "status": m.status.value})
+    elif kind == Kind.PRODUCTS:
+        for p in s.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code)):
+            rows.append({"code": p.code, "name": p.name, "family": p.family.code, "drawing": p.drawing or ""})
+    else:
+        for f in s.scalars(select(ProductFamily).where(ProductFamily.active).order_by(ProductFamily.code)):
+            rows.append({"code": f.code, "name": f.name})
+    return headers, [[r[c.key] for c in columns] for r in rows]
+
+
+def export_file(kind: Kind, fmt: str, chinese: bool) -> bytes:
+    headers, rows = export_rows(session(), kind, chinese)
+    return write_csv(headers, rows) if fmt == "csv" else write_xlsx(kind, headers, rows)
 
 
 def neutralize(value: Any) -> Any:

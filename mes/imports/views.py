@@ -81,7 +81,7 @@ def _page(kind: Kind, result: ImportResult | None = None, release: bool = False,
 def page() -> Response:
     kinds = allowed_kinds()
     wanted = request.args.get("kind")
-    kind = next((k for k in kinds if k.value == wanted), kinds[0])
+    kind = next((k for k in kinds if k.value == wanted), None) or (Kind.ROUTINGS if Kind.ROUTINGS in kinds else kinds[0])
     return _page(kind, full_only=True)
 
 
@@ -115,7 +115,7 @@ def run() -> Response:
     return _page(kind, result, release, status=200 if result.valid else 422)
 
 
-@bp.route('/template/<any(routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
+@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""
@@ -124,3 +124,14 @@ def template(kind: str, fmt: str) -> Response:
     body = templates.template_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
+
+
+@bp.route('/export/<any(calendars, "work-centers", machines, families, products):kind>.<any(csv, xlsx):fmt>')
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def export(kind: str, fmt: str) -> Response:
+    """The plant's records in the import template's columns, to edit in Excel and import again."""
+    chosen = require_kind(kind)
+    locale = get_locale()
+    body = templates.export_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
+    return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
+                     download_name=f"{chosen.value}.{fmt}", max_age=0)

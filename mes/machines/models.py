@@ -6,7 +6,7 @@ import enum
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
@@ -34,7 +34,7 @@ MACHINE_STATUS_LABELS = {
 }
 
 
-class WorkCalendar(Base):
+class WorkCalendar(Audited, Base):
     """A weekly shift pattern (e.g. "one shift, Mon-Fri") shared by machines."""
 
     __tablename__ = "work_calendar"
@@ -42,6 +42,14 @@ class WorkCalendar(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # --- plant setup: master-data columns (retire, optimistic locking) ---
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by = relationship("User")
+    __mapper_args__ = {"version_id_col": version}
+    # --- end plant setup ---
 
     shifts: Mapped[list[CalendarShift]] = relationship(
         back_populates="calendar", cascade="all, delete-orphan", order_by="CalendarShift.weekday"
@@ -51,7 +59,7 @@ class WorkCalendar(Base):
     )
 
 
-class CalendarShift(Base):
+class CalendarShift(Audited, Base):
     """Working time on one weekday, in minutes after local midnight (a night shift may pass 1440)."""
 
     __tablename__ = "calendar_shift"
@@ -69,7 +77,7 @@ class CalendarShift(Base):
     calendar: Mapped[WorkCalendar] = relationship(back_populates="shifts")
 
 
-class CalendarException(Base):
+class CalendarException(Audited, Base):
     """A holiday (no work) or an extra working day on a calendar."""
 
     __tablename__ = "calendar_exception"
@@ -94,6 +102,14 @@ class WorkCenter(Audited, Base):
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("work_calendar.id"))
     # Changeover minutes when the product family changes and the setup matrix has no entry.
     default_changeover_minutes: Mapped[int] = mapped_column(default=0)
+    # --- plant setup: master-data columns (retire, optimistic locking) ---
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by = relationship("User")
+    __mapper_args__ = {"version_id_col": version}
+    # --- end plant setup ---
 
     calendar: Mapped[WorkCalendar | None] = relationship()
     machines: Mapped[list[Machine]] = relationship(back_populates="work_center", order_by="Machine.code")
@@ -119,6 +135,13 @@ class Machine(Audited, Base):
     # Ideal cycle speed relative to the routing's standard times (OEE performance uses it later).
     speed_factor: Mapped[Decimal] = mapped_column(Numeric(6, 3), default=Decimal("1.000"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # --- plant setup: optimistic locking (retired = status RETIRED) ---
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by = relationship("User")
+    __mapper_args__ = {"version_id_col": version}
+    # --- end plant setup ---
 
     work_center: Mapped[WorkCenter] = relationship(back_populates="machines")
     calendar: Mapped[WorkCalendar | None] = relationship()

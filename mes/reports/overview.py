@@ -9,8 +9,11 @@ from sqlalchemy import func, select
 
 from mes.core.clock import plant_today
 from mes.core.db import session
-from mes.machines.models import Machine, MachineStatus
+from mes.machines.models import Machine, WorkCalendar, WorkCenter
+from mes.machines.services import count_stopped
 from mes.orders.models import OPEN_STATUSES, WorkOrder, WorkOrderStatus
+from mes.routing.models import ProductFamily, Routing, RoutingStatus
+from mes.scheduling.models import ScheduleStatus, ScheduleVersion
 
 
 @dataclass
@@ -34,6 +37,29 @@ def overview() -> Overview:
         in_progress=count(WorkOrder.status == WorkOrderStatus.IN_PROGRESS),
         due_this_week=count(WorkOrder.status.in_(open_statuses), WorkOrder.due_date >= today,
                             WorkOrder.due_date < today + dt.timedelta(days=7)),
-        machines_down=s.scalar(select(func.count()).select_from(Machine).where(
-            Machine.status.in_([MachineStatus.DOWN, MachineStatus.MAINTENANCE]))) or 0,
+        # Planning status or an open downtime (a breakdown leaves the status "available").
+        machines_down=count_stopped(s),
     )
+
+
+@dataclass
+class SetupStep:
+    """One step of setting up a new plant: done when its records exist."""
+
+    key: str
+    done: bool
+
+
+def setup_steps() -> list[SetupStep]:
+    """The steps from an empty plant to its first published plan, in order."""
+    s = session()
+    exists = lambda model, *conds: s.scalar(select(func.count()).select_from(model).where(*conds)) > 0  # noqa: E731
+    return [
+        SetupStep("calendars", exists(WorkCalendar)),
+        SetupStep("work_centers", exists(WorkCenter)),
+        SetupStep("machines", exists(Machine)),
+        SetupStep("families", exists(ProductFamily)),
+        SetupStep("routings", exists(Routing, Routing.status == RoutingStatus.RELEASED)),
+        SetupStep("orders", exists(WorkOrder)),
+        SetupStep("plan", exists(ScheduleVersion, ScheduleVersion.status.in_([ScheduleStatus.PUBLISHED, ScheduleStatus.SUPERSEDED]))),
+    ]

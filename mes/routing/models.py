@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
@@ -14,7 +14,7 @@ from mes.core.db import Base, str_enum, utcnow
 from mes.operations.models import MachineTimeColumns, OperationColumns, operation_constraints
 
 
-class ProductFamily(Base):
+class ProductFamily(Audited, Base):
     """Products that share a setup: changing between families costs changeover time."""
 
     __tablename__ = "product_family"
@@ -22,6 +22,13 @@ class ProductFamily(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_by = relationship("User")
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<ProductFamily {self.code}>"

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from mes.core.audit import current_actor
 from mes.core.clock import plant_today
 from mes.core.db import transaction
-from mes.core.errors import InvalidTransition, NotFound, ValidationError
-from mes.core.locking import touch
+from mes.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from mes.core.locking import check_version, touch
 from mes.machines.models import WorkCenter
+from mes.machines.services import check_code, check_name, clean
 from mes.operations import graph
 from mes.operations import services as operations
 from mes.operations.rules import OperationInput
@@ -225,21 +226,49 @@ class ProductInput:
 
 def create_product(data: ProductInput) -> int:
     with transaction() as s:
-        errors: dict[str, list] = {}
-        if not data.code.strip():
-            errors["code"] = [_l("This field is required.")]
-        elif s.scalar(select(Product.id).where(Product.code == data.code.strip())):
+        return create_product_in(s, data)
+
+
+def _check_product(s: Session, data: ProductInput, product_id: int | None) -> None:
+    errors: dict[str, list] = {}
+    if not data.code.strip():
+        errors["code"] = [_l("This field is required.")]
+    elif len(data.code.strip()) > 64:
+        errors["code"] = [_l("At most %(n)s characters.", n=64)]
+    else:
+        taken = s.scalar(select(Product.id).where(Product.code == data.code.strip()))
+        if taken is not None and taken != product_id:
             errors["code"] = [_l("This code is taken.")]
-        if not data.name.strip():
-            errors["name"] = [_l("This field is required.")]
-        if s.get(ProductFamily, data.family_id) is None:
-            errors["family_id"] = [_l("Unknown product family.")]
-        if errors:
-            raise ValidationError(fields=errors)
-        product = Product(code=data.code.strip(), name=data.name.strip(), family_id=data.family_id, drawing=data.drawing)
-        s.add(product)
-        s.flush()
-        return product.id
+    if not data.name.strip():
+        errors["name"] = [_l("This field is required.")]
+    elif len(data.name.strip()) > 200:
+        errors["name"] = [_l("At most %(n)s characters.", n=200)]
+    family = s.get(ProductFamily, data.family_id) if data.family_id else None
+    if family is None or not family.active:
+        errors["family_id"] = [_l("Unknown product family.")]
+    if data.drawing and len(data.drawing) > 120:
+        errors["drawing"] = [_l("At most %(n)s characters.", n=120)]
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def create_product_in(s: Session, data: ProductInput) -> int:
+    _check_product(s, data, None)
+    product = Product(code=data.code.strip(), name=data.name.strip(), family_id=data.family_id,
+                      drawing=(data.drawing or "").strip() or None)
+    s.add(product)
+    s.flush()
+    return product.id
+
+
+def update_product_in(s: Session, product_id: int, data: ProductInput) -> None:
+    """Change a product's name, family or drawing (the import matches products by code)."""
+    product = s.get(Product, product_id, with_for_update=True)
+    if product is None:
+        raise NotFound()
+    _check_product(s, data, product_id)
+    product.code, product.name = data.code.strip(), data.name.strip()
+    product.family_id, product.drawing = data.family_id, (data.drawing or "").strip() or None
 
 
 def set_changeovers(work_center_id: int, values: dict[tuple[int, int], int | None], default: int | None = None) -> None:
@@ -279,3 +308,73 @@ def changeover_minutes(s: Session, work_center_id: int) -> tuple[int, dict[tuple
     default = wc.default_changeover_minutes if wc else 0
     rows = s.scalars(select(SetupMatrixEntry).where(SetupMatrixEntry.work_center_id == work_center_id)).all()
     return default, {(r.from_family_id, r.to_family_id): r.minutes for r in rows}
+
+
+# --- plant setup: product families ---------------------------------------------------------------
+
+
+@dataclass
+class FamilyInput:
+    code: str
+    name: str
+
+
+def _check_family(s: Session, data: FamilyInput, family_id: int | None) -> None:
+    errors: dict[str, list] = {}
+    check_code(s, ProductFamily, clean(data.code), family_id, errors)
+    check_name(clean(data.name), errors)
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def create_family(data: FamilyInput) -> int:
+    with transaction() as s:
+        return create_family_in(s, data)
+
+
+def create_family_in(s: Session, data: FamilyInput) -> int:
+    _check_family(s, data, None)
+    family = ProductFamily(code=clean(data.code), name=clean(data.name))
+    touch(family)
+    s.add(family)
+    s.flush()
+    return family.id
+
+
+def _load_family(s: Session, family_id: int, expected_version: int | None) -> ProductFamily:
+    family = s.get(ProductFamily, family_id, with_for_update=True)
+    if family is None:
+        raise NotFound()
+    check_version(family, expected_version)
+    return family
+
+
+def update_family(family_id: int, expected_version: int | None, data: FamilyInput) -> None:
+    with transaction() as s:
+        update_family_in(s, family_id, expected_version, data)
+
+
+def update_family_in(s: Session, family_id: int, expected_version: int | None, data: FamilyInput) -> None:
+    family = _load_family(s, family_id, expected_version)
+    _check_family(s, data, family_id)
+    family.code, family.name = clean(data.code), clean(data.name)
+    touch(family)
+
+
+def retire_family(family_id: int, expected_version: int | None) -> None:
+    """Refused while active products belong to the family (they are listed)."""
+    with transaction() as s:
+        family = _load_family(s, family_id, expected_version)
+        products = s.scalars(select(Product.code).where(Product.family_id == family_id, Product.active)
+                             .order_by(Product.code).limit(20)).all()
+        if products:
+            raise Conflict(_l("These products still belong to the family: %(list)s", list=", ".join(products)))
+        family.active = False
+        touch(family)
+
+
+def reactivate_family(family_id: int, expected_version: int | None) -> None:
+    with transaction() as s:
+        family = _load_family(s, family_id, expected_version)
+        family.active = True
+        touch(family)

@@ -10,12 +10,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from mes.core.auth import Permission, requires
+from mes.core.auth import Permission, can, requires
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.forms import parse_date
 from mes.core.inputs import MAX_INT, form_int, query_int, query_text, to_int
+from mes.core.forms import FormField, form_text, parse_date
 from mes.core.web import form_version, hx_redirect, notify, render
 from mes.machines.models import WorkCenter
 from mes.operations import forms as operation_forms
@@ -58,7 +58,7 @@ def list_products() -> Response:
 def new_product() -> Response:
     form = ProductForm()
     form.family_id.choices = [(f.id, f"{f.code} · {f.name}") for f in
-                              session().scalars(select(ProductFamily).order_by(ProductFamily.code))]
+                              session().scalars(select(ProductFamily).where(ProductFamily.active).order_by(ProductFamily.code))]
     status = 200
     if form.validate_on_submit():
         try:
@@ -270,3 +270,87 @@ def save_setup_matrix(work_center_id: int) -> Response:
     return render("routing/setup_matrix.html", "routing/_setup_matrix.html", status=422 if errors else 200,
                   centers=centers, wc_id=work_center_id, families=families, default=default, entries=entries,
                   errors=errors)
+
+
+# --- plant setup: product families -----------------------------------------------------------------
+
+FAMILY_EDIT = (Permission.EDIT_ROUTINGS, Permission.ADMIN)
+
+
+def _family_fields() -> list[FormField]:
+    return [FormField("code", _l("Code"), required=True), FormField("name", _l("Name"), required=True)]
+
+
+def _family_input() -> services.FamilyInput:
+    return services.FamilyInput(code=form_text(request.form, "code"), name=form_text(request.form, "name"))
+
+
+def _family_page(status: int = 200, **context: Any) -> Response:
+    context.setdefault("record", None)
+    context.setdefault("active", True)
+    context.setdefault("lifecycle_url", None)
+    context.setdefault("retire_hint", None)
+    context.setdefault("version", None)
+    return render("record_form.html", "_record_form.html", status=status, fields=_family_fields(),
+                  back_url=url_for("routing.families"), back_label=_l("Product families"), **context)
+
+
+@bp.route("/families/")
+@requires(Permission.VIEW_ROUTINGS)
+def families() -> Response:
+    rows = session().scalars(select(ProductFamily).order_by(ProductFamily.active.desc(), ProductFamily.code)).all()
+    counts = dict(session().execute(select(Product.family_id, func.count()).where(Product.active).group_by(Product.family_id)).all())
+    return render("routing/families.html", families=rows, counts=counts,
+                  editor=can(Permission.EDIT_ROUTINGS) or can(Permission.ADMIN))
+
+
+@bp.route("/families/new", methods=["GET", "POST"])
+@requires(*FAMILY_EDIT)
+def new_family() -> Response:
+    values: Any = {}
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        values = request.form
+        try:
+            services.create_family(_family_input())
+            return hx_redirect(url_for("routing.families"))
+        except ValidationError as exc:
+            errors, status = exc.fields, 422
+    return _family_page(status, title=_l("New product family"), action=url_for("routing.new_family"), values=values,
+                        errors=errors, submit_label=_l("Create product family"))
+
+
+@bp.route("/families/<int:family_id>", methods=["GET", "POST"])
+@requires(*FAMILY_EDIT)
+def edit_family(family_id: int) -> Response:
+    family = session().get(ProductFamily, family_id)
+    if family is None:
+        raise NotFound()
+    values: Any = {"code": family.code, "name": family.name}
+    errors: dict = {}
+    status, version = 200, family.version
+    if request.method == "POST":
+        values = request.form
+        version = form_version()
+        try:
+            services.update_family(family_id, version, _family_input())
+            return hx_redirect(url_for("routing.families"))
+        except ValidationError as exc:
+            errors, status = exc.fields, 422
+    return _family_page(status, title=_l("Product family %(code)s", code=family.code),
+                        action=url_for("routing.edit_family", family_id=family_id), values=values, errors=errors,
+                        submit_label=_l("Save"), version=version, record=family, active=family.active,
+                        lifecycle_url=url_for("routing.family_lifecycle", family_id=family_id),
+                        retire_hint=_l("A retired family keeps its history but takes no new products. "
+                                       "Refused while active products belong to it."))
+
+
+@bp.route("/families/<int:family_id>/lifecycle", methods=["POST"])
+@requires(*FAMILY_EDIT)
+def family_lifecycle(family_id: int) -> Response:
+    if request.form.get("action") == "reactivate":
+        services.reactivate_family(family_id, form_version())
+    else:
+        services.retire_family(family_id, form_version())
+    return hx_redirect(url_for("routing.families"))
