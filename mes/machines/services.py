@@ -1,13 +1,16 @@
-"""Machine use cases: its planning status and recorded downtime (breakdowns, maintenance)."""
+"""Machine use cases: its planning status, recorded downtime (breakdowns, maintenance), and the
+plant's reason lists (pause, scrap, downtime)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from mes.core.db import transaction, utcnow
 from mes.core.errors import NotFound, ValidationError
-from mes.machines.models import Machine, MachineDowntime, MachineStatus
+from mes.machines.models import DEFAULT_REASONS, Machine, MachineDowntime, MachineStatus, Reason, ReasonKind
 
 DOWNTIME_KINDS = ("breakdown", "maintenance")
 # How far from today a downtime may be recorded: beyond this it is a typing error, not a plan.
@@ -81,3 +84,87 @@ def end_downtime(machine_id: int, downtime_id: int, ends_at: dt.datetime | None 
         if ends_at > utcnow() + 2 * DOWNTIME_REACH:
             raise ValidationError(fields={"ends_at": [_l("Enter a date within a year from today.")]})
         row.ends_at = ends_at
+
+
+# --- reason lists --------------------------------------------------------------------------------
+
+
+@dataclass
+class ReasonInput:
+    kind: str
+    code: str | None
+    name_en: str | None
+    name_zh: str | None
+    sort_order: int | None = 0
+
+
+def _check_reason(s, data: ReasonInput, reason_id: int | None = None) -> dict[str, list]:  # type: ignore[no-untyped-def]
+    errors: dict[str, list] = {}
+    if data.kind not in {k.value for k in ReasonKind}:
+        errors["kind"] = [_l("Unknown kind.")]
+    code = (data.code or "").strip()
+    if not code:
+        errors["code"] = [_l("This field is required.")]
+    elif len(code) > 32:
+        errors["code"] = [_l("At most %(n)s characters.", n=32)]
+    elif "kind" not in errors:
+        taken = s.scalar(select(Reason.id).where(Reason.kind == data.kind, Reason.code == code))
+        if taken and taken != reason_id:
+            errors["code"] = [_l("This code is already used in this list.")]
+    for field in ("name_en", "name_zh"):
+        value = (getattr(data, field) or "").strip()
+        if not value:
+            errors[field] = [_l("This field is required.")]
+        elif len(value) > 120:
+            errors[field] = [_l("At most %(n)s characters.", n=120)]
+    if data.sort_order is None:
+        errors["sort_order"] = [_l("Enter a whole number.")]
+    return errors
+
+
+def add_reason(data: ReasonInput) -> int:
+    """A new entry of a reason list (both names required)."""
+    with transaction() as s:
+        errors = _check_reason(s, data)
+        if errors:
+            raise ValidationError(fields=errors)
+        row = Reason(kind=ReasonKind(data.kind), code=(data.code or "").strip(), name_en=(data.name_en or "").strip(),
+                     name_zh=(data.name_zh or "").strip(), sort_order=data.sort_order or 0, active=True)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def update_reason(reason_id: int, data: ReasonInput) -> None:
+    """Rename or re-order a reason; its kind stays (reports already point at it)."""
+    with transaction() as s:
+        row = s.get(Reason, reason_id, with_for_update=True)
+        if row is None:
+            raise NotFound()
+        data.kind = row.kind.value
+        errors = _check_reason(s, data, reason_id)
+        if errors:
+            raise ValidationError(fields=errors)
+        row.code, row.name_en, row.name_zh = (data.code or "").strip(), (data.name_en or "").strip(), (data.name_zh or "").strip()
+        row.sort_order = data.sort_order or 0
+
+
+def set_reason_active(reason_id: int, active: bool) -> None:
+    """Retire a reason (the floor no longer offers it) or bring it back."""
+    with transaction() as s:
+        row = s.get(Reason, reason_id, with_for_update=True)
+        if row is None:
+            raise NotFound()
+        row.active = active
+
+
+def seed_reasons() -> int:
+    """Add the default reasons a list is missing (first-run safe: existing codes are kept)."""
+    added = 0
+    with transaction() as s:
+        existing = set(s.execute(select(Reason.kind, Reason.code)).tuples())
+        for i, (kind, code, en, zh) in enumerate(DEFAULT_REASONS):
+            if (ReasonKind(kind), code) not in existing and (kind, code) not in existing:
+                s.add(Reason(kind=ReasonKind(kind), code=code, name_en=en, name_zh=zh, sort_order=(i + 1) * 10))
+                added += 1
+    return added
