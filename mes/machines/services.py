@@ -162,9 +162,9 @@ def seed_reasons() -> int:
     """Add the default reasons a list is missing (first-run safe: existing codes are kept)."""
     added = 0
     with transaction() as s:
-        existing = set(s.execute(select(Reason.kind, Reason.code)).tuples())
+        existing = {(str(kind), code) for kind, code in s.execute(select(Reason.kind, Reason.code))}
         for i, (kind, code, en, zh) in enumerate(DEFAULT_REASONS):
-            if (ReasonKind(kind), code) not in existing and (kind, code) not in existing:
+            if (kind, code) not in existing:
                 s.add(Reason(kind=ReasonKind(kind), code=code, name_en=en, name_zh=zh, sort_order=(i + 1) * 10))
                 added += 1
     return added

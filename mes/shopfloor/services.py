@@ -100,7 +100,7 @@ def allowed_quantity(order: WorkOrder, op: Operation) -> int:
 
 
 def dispatch_list(work_center_id: int | None, machine_id: int | None = None, page: int = 1,
-                  per_page: int = PER_PAGE) -> DispatchPage:
+                  per_page: int | None = None) -> DispatchPage:
     """Open operations of released orders, in the published schedule's order where there is one,
     else by due date and priority; operations whose predecessors passed nothing on come last.
     ``machine_id`` narrows to the operations that machine may run (or runs, or is planned on)."""
@@ -115,6 +115,7 @@ def dispatch_list(work_center_id: int | None, machine_id: int | None = None, pag
     if work_center_id:
         query = query.where(Operation.work_center_id == work_center_id)
     ops = s.scalars(query).unique().all()
+    filter_center = s.scalar(select(Machine.work_center_id).where(Machine.id == machine_id)) if machine_id else None
     plan = {
         row.operation_id: row
         for row in s.scalars(
@@ -127,8 +128,7 @@ def dispatch_list(work_center_id: int | None, machine_id: int | None = None, pag
     items = []
     for op in ops:
         row = plan.get(op.id)
-        if machine_id and not (op.machine_id == machine_id or (row and row.machine_id == machine_id)
-                               or (op.machine_id is None and any(m.machine_id == machine_id for m in op.machines))):
+        if machine_id and not _may_run(op, row, machine_id, filter_center):
             continue
         order = op.work_order
         preds = predecessors(order, op)
@@ -138,9 +138,22 @@ def dispatch_list(work_center_id: int | None, machine_id: int | None = None, pag
     weight = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
     items.sort(key=lambda i: (not i.operation.status.started, not i.ready, i.planned_start or far,
                               i.order.due_date, weight[i.order.priority], i.order.number, i.operation.seq))
+    per_page = per_page or PER_PAGE
     pages = max(1, math.ceil(len(items) / per_page))
     page = min(max(page, 1), pages)
     return DispatchPage(items[(page - 1) * per_page: page * per_page], len(items), page, pages)
+
+
+def _may_run(op: Operation, row: ScheduledOperation | None, machine_id: int, center_id: int | None) -> bool:
+    """Whether the operation belongs on the machine's list: it runs there, is planned there, or
+    (not yet started) may run there."""
+    if op.machine_id is not None:
+        return op.machine_id == machine_id
+    if row is not None and row.machine_id == machine_id:
+        return True
+    if op.machines:
+        return any(m.machine_id == machine_id for m in op.machines)
+    return center_id is not None and op.work_center_id == center_id
 
 
 def eligible_machines(s: Session, op: Operation) -> list[Machine]:
