@@ -15,7 +15,7 @@ from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.inputs import query_int, to_int
 from mes.core.kiosk import current_kiosk
-from mes.core.web import render
+from mes.core.web import render, wants_fragment
 from mes.machines.models import Machine, ReasonKind
 from mes.orders.models import Operation, ProductionReport
 from mes.shopfloor import services
@@ -89,6 +89,7 @@ def _card(operation_id: int, status: int = 200, message: str | None = None) -> R
         downtime_reasons=services.reasons(ReasonKind.DOWNTIME), workers=services.workers_on(op.id),
         remaining=max(allowed - op.qty_good - op.qty_scrap, 0), allowed=allowed, message=message,
         clocked=any(c.user_id == current_user.id for c in services.workers_on(op.id)),
+        oob=wants_fragment(),  # the swapped card also refreshes the worker's running operations
     )
 
 

@@ -55,7 +55,12 @@
     if (el && el.hasAttribute && el.hasAttribute("data-submit-on-change") && el.form) el.form.submit();
   });
 
-  function networkError() { showError(document.body.dataset.networkError); }
+  function networkError(evt) {
+    // Floor actions made offline are kept and sent later: the offline banner says so instead.
+    var elt = evt && evt.detail && evt.detail.elt;
+    if (elt && elt.closest && elt.closest("form[data-queue]")) return;
+    showError(document.body.dataset.networkError);
+  }
   document.addEventListener("htmx:sendError", networkError);
   document.addEventListener("htmx:timeout", networkError);
 
