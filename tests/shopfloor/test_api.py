@@ -1,0 +1,33 @@
+"""The floor's JSON API: the same lifecycle with an Idempotency-Key; bad input is a 422."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from mes.admin import services as admin
+from mes.core.db import session
+from mes.orders.models import Operation, ProductionReport
+
+
+def test_floor_api_with_idempotency_key(client, users, plant, make_order):
+    order = make_order(quantity=5)
+    op_id = order.operations[0].id
+    auth = {"Authorization": f"Bearer {admin.create_token(users['worker'], 'terminal')}"}
+    url = f"/api/v1/floor/operations/{op_id}"
+    assert client.post(f"{url}/report", json={"good": 1}, headers=auth).status_code == 409  # not started
+    r = client.post(f"{url}/start", json={"phase": "run", "machine_id": plant.old}, headers=auth)
+    assert r.status_code == 200 and r.json["status"] == "in_progress"
+    headers = auth | {"Idempotency-Key": "tap-1"}
+    assert client.post(f"{url}/report", json={"good": 2}, headers=headers).status_code == 201
+    assert client.post(f"{url}/report", json={"good": 2}, headers=headers).status_code == 201
+    assert client.post(f"{url}/report", json={"good": 3}, headers=headers).status_code == 422
+    assert client.post(f"{url}/report", json={"good": -1}, headers=auth).status_code == 422
+    assert client.post(f"{url}/report", json={"good": "x"}, headers=auth).status_code == 422
+    assert client.post(f"{url}/report", json={"good": 4}, headers=auth).status_code == 422  # more than available
+    session().rollback()
+    assert session().scalar(select(func.count()).select_from(ProductionReport)) == 1
+    r = client.post(f"{url}/finish", json={"good": 3}, headers=auth)
+    assert r.status_code == 200 and r.json["status"] == "done"
+    session().rollback()
+    assert session().get(Operation, op_id).qty_good == 5
+    planner = {"Authorization": f"Bearer {admin.create_token(users['planner'], 'x')}"}
+    assert client.post(f"{url}/resume", headers=planner).status_code == 403
