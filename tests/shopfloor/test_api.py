@@ -31,3 +31,17 @@ def test_floor_api_with_idempotency_key(client, users, plant, make_order):
     assert session().get(Operation, op_id).qty_good == 5
     planner = {"Authorization": f"Bearer {admin.create_token(users['planner'], 'x')}"}
     assert client.post(f"{url}/resume", headers=planner).status_code == 403
+
+
+def test_order_page_shows_who_worked_on_each_operation(as_role, users, plant, make_order):
+
+    import uuid
+
+    from mes.shopfloor import services
+
+    order = make_order()
+    op_id = order.operations[0].id
+    services.start(users["worker"], uuid.uuid4().hex, op_id, "run", plant.old)
+    services.book_time(users["worker"], uuid.uuid4().hex, op_id, "run", 25, 0, 0, None, "entered later")
+    html = as_role("planner").get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Worker: 25 min" in html
