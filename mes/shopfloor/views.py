@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, g, request, url_for
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import format_date, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from mes.core.auth import Permission, authorize, can, policy, requires
@@ -17,8 +17,9 @@ from mes.core.inputs import query_int, to_int
 from mes.core.kiosk import current_kiosk
 from mes.core.web import render, wants_fragment
 from mes.machines.models import Machine, ReasonKind
-from mes.orders.models import Operation, ProductionReport
+from mes.orders.models import Operation, OperationStatus, ProductionReport, WorkOrder
 from mes.shopfloor import services
+from mes.shopfloor import traveler as travelers
 
 bp = Blueprint("shopfloor", __name__, url_prefix="/floor")
 
@@ -196,3 +197,26 @@ def reverse(report_id: int) -> Response:
 @bp.app_template_global("floor_page_url")
 def floor_page_url(page: int, machine_id: int | None) -> str:
     return url_for("shopfloor.dispatch", page=page, machine=machine_id)
+
+
+@bp.route("/orders/<int:order_id>/traveler.pdf")
+@requires(Permission.SHOPFLOOR, Permission.VIEW_ORDERS)
+def traveler(order_id: int) -> Response:
+    """The printed job traveler: a QR code per operation opens its card on a tablet."""
+    order = session().get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound()
+    sheet = travelers.Traveler(
+        number=order.number, product=f"{order.product.code} {order.product.name}", quantity=order.quantity,
+        due=format_date(order.due_date, "medium"), customer=order.customer or "",
+        steps=[travelers.TravelerStep(
+            op.seq, op.name, op.work_center.name, ", ".join(m.machine.code for m in op.machines) or _("any"),
+            url_for("shopfloor.operation", operation_id=op.id, _external=True),
+        ) for op in order.operations if op.status != OperationStatus.SKIPPED],
+    )
+    labels = {"title": _("Job traveler"), "product": _("Product"), "quantity": _("Quantity"), "due": _("Due date"),
+              "customer": _("Customer"), "work_center": _("Work center"), "machines": _("Machines"),
+              "good": _("Good"), "scrap": _("Scrap"), "signature": _("Signature")}
+    response = Response(travelers.render(sheet, labels), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="traveler-{order.id}.pdf"'
+    return response

@@ -45,3 +45,12 @@ def test_order_page_shows_who_worked_on_each_operation(as_role, users, plant, ma
     services.book_time(users["worker"], uuid.uuid4().hex, op_id, "run", 25, 0, 0, None, "entered later")
     html = as_role("planner").get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Worker: 25 min" in html
+
+
+def test_job_traveler_pdf(as_role, make_order):
+    order = make_order()
+    r = as_role("planner").get(f"/floor/orders/{order.id}/traveler.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    assert b"STSong-Light" in r.data
+    assert as_role("worker").get(f"/floor/orders/{order.id}/traveler.pdf").status_code == 200
+    assert as_role("planner").get("/floor/orders/99999/traveler.pdf").status_code == 404
