@@ -59,6 +59,22 @@ def test_worker_runs_an_operation_on_the_tablet(live_server, browser, language):
     page.locator("[data-testid=qty-good]", has_text="5").wait_for()
     _shot(page, f"{language}-card")
 
+    # Every target on the card is at least 48 px high, in landscape and in portrait.
+    for viewport in ({"width": 1280, "height": 800}, {"width": 800, "height": 1280}):
+        page.set_viewport_size(viewport)
+        small = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'main button, main a, main select, main input:not([type=hidden]):not([type=radio]), main .choice'))
+            .filter(el => el.offsetParent !== null && el.getBoundingClientRect().height < 47.5)
+            .map(el => el.outerHTML.slice(0, 80))""")
+        assert small == [], small
+    _shot(page, f"{language}-portrait")
+    page.set_viewport_size({"width": 1280, "height": 800})
+
+    # A kiosk left open over lunch: the page's CSRF token is stale, and the first tap still works.
+    page.evaluate("""() => {
+        document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'stale'}));
+        document.querySelectorAll('input[name=csrf_token]').forEach(el => el.value = 'stale');
+    }""")
     # Pause with a reason, then resume.
     page.locator("form[action$='/pause'] .choice").first.click()
     page.click("form[action$='/pause'] button[type=submit]")
