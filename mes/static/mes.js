@@ -145,7 +145,7 @@
     data.forEach(function (v, k) { values[k] = v; });
     if (!values.request_key) return;
     var items = loadQueue().filter(function (i) { return i.key !== values.request_key; });
-    items.push({ key: values.request_key, url: cfg.path, values: values, at: Date.now(),
+    items.push({ key: values.request_key, url: cfg.path, values: values, at: Date.now(), user: currentUser(),
                  label: elt.getAttribute("data-queue-label") || form.getAttribute("data-queue-label") || cfg.path,
                  good: values.good || "", scrap: values.scrap || "" });
     saveQueue(items);
@@ -156,12 +156,18 @@
     setOffline(true);
   });
 
+  // Reports belong to the worker who made them: on a shared tablet, each is sent only while
+  // that worker is logged in (it waits for their next login otherwise).
+  function currentUser() {
+    var box = document.getElementById("floor-queue");
+    return box ? box.getAttribute("data-user") : "";
+  }
+
   var flushing = false;
   function flushQueue() {
-    var items = loadQueue();
-    if (flushing || items.length === 0) return;
+    var item = loadQueue().filter(function (i) { return !i.user || i.user === currentUser(); })[0];
+    if (flushing || !item) return;
     flushing = true;
-    var item = items[0];
     var body = new URLSearchParams();
     Object.keys(item.values).forEach(function (k) { body.append(k, item.values[k]); });
     body.set("csrf_token", csrfToken());
@@ -176,7 +182,14 @@
         return;
       }
       setOffline(false);
-      if (r.status === 409) { setTimeout(flushQueue, 3000); return; }  // still being processed: ask again
+      if (r.status === 401) return;  // logged out meanwhile: kept until this worker logs in again
+      if (r.status === 409 && (item.tries || 0) < 3) {
+        // Perhaps the first send is still being processed: ask again a little later (a 409 that
+        // stays is a refusal, e.g. the operation was paused meanwhile, and is shown below).
+        saveQueue(loadQueue().map(function (i) { if (i.key === item.key) i.tries = (i.tries || 0) + 1; return i; }));
+        setTimeout(flushQueue, 3000);
+        return;
+      }
       saveQueue(loadQueue().filter(function (i) { return i.key !== item.key; }));
       if (r.status >= 400) {
         r.text().then(function (html) {
@@ -185,7 +198,7 @@
           showError(item.label + ": " + (div.textContent || "").trim());
         });
       }
-      if (loadQueue().length) { setTimeout(flushQueue, 0); return; }
+      if (loadQueue().some(function (i) { return !i.user || i.user === currentUser(); })) { setTimeout(flushQueue, 0); return; }
       var card = document.getElementById("floor-card");
       if (card && window.htmx) htmx.ajax("GET", window.location.pathname, { target: "#floor-card", select: "#floor-card" });
     }).catch(function () { flushing = false; setOffline(true); });
