@@ -127,6 +127,7 @@ def main() -> None:
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - started
+    logging.getLogger("waitress").setLevel(logging.CRITICAL)  # idle keep-alive channels closing with the server
     server.close()
 
     with app.app_context():
