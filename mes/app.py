@@ -19,7 +19,7 @@ from mes.core.views import bp as core_bp
 from mes.machines.services import OPEN_WORK
 from mes.machines.views import bp as machines_bp
 from mes.orders import numbering
-from mes.orders.queries import PLANNED_TIMES
+from mes.orders.queries import LABOUR, PLANNED_TIMES
 from mes.orders.views import bp as orders_bp
 from mes.reports.views import bp as reports_bp
 from mes.imports.views import bp as imports_bp
@@ -27,6 +27,7 @@ from mes.routing.views import bp as routing_bp
 from mes.scheduling.machine_work import open_work
 from mes.scheduling.services import published_times
 from mes.scheduling.views import bp as scheduling_bp
+from mes.shopfloor.services import labour_of_order
 from mes.shopfloor.views import bp as shopfloor_bp
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Lower packages that show what a higher one knows get its reader here, not by importing it.
     app.extensions[PLANNED_TIMES] = published_times
     app.extensions[OPEN_WORK] = open_work
+    app.extensions[LABOUR] = labour_of_order
     init_api(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)

@@ -59,6 +59,10 @@ def load(overrides: dict | None = None) -> dict:
         "PLANT_TIMEZONE": os.environ.get("MES_TIMEZONE", "Asia/Shanghai"),
         "BABEL_DEFAULT_LOCALE": os.environ.get("MES_DEFAULT_LOCALE", "en"),
         "LANGUAGES": ("en", "zh_CN"),
+        # The shop-floor terminal's language until a worker switches.
+        "FLOOR_DEFAULT_LOCALE": os.environ.get("MES_FLOOR_LOCALE", "zh_CN"),
+        # Pieces an operation may report beyond what reached it, in percent (rounded down).
+        "OVERPRODUCTION_PERCENT": _int("MES_OVERPRODUCTION_PERCENT", 0),
         # Shop-floor (badge/PIN) sessions end after this much inactivity.
         "KIOSK_IDLE_SECONDS": _int("MES_KIOSK_IDLE_SECONDS", 300),
         "KIOSK_COOKIE_DAYS": _int("MES_KIOSK_COOKIE_DAYS", 3650),

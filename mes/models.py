@@ -7,3 +7,4 @@ from mes.routing.models import *  # noqa: F401,F403
 from mes.scheduling.models import *  # noqa: F401,F403
 
 metadata = Base.metadata
+from mes.shopfloor.models import *  # noqa: F401,F403

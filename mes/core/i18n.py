@@ -32,6 +32,9 @@ def select_locale() -> str:
         return chosen
     if chosen := normalize(session.get("locale")):
         return chosen
+    if request.path.startswith("/floor"):
+        # The shop floor speaks Chinese unless the worker switches (one tap on every floor page).
+        return current_app.config.get("FLOOR_DEFAULT_LOCALE", "zh_CN")
     match = request.accept_languages.best_match(["en", "zh-CN", "zh", "zh-Hans", "zh-TW"])
     if chosen := normalize(match):
         return chosen

@@ -90,7 +90,8 @@ def kiosk_login() -> Response:
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
-    was_kiosk = session.get(KIOSK_SESSION)
+    # An enrolled tablet goes back to its own login screen whoever logged out (an admin too).
+    was_kiosk = session.get(KIOSK_SESSION) or current_kiosk() is not None
     # Server-side: a copy of this cookie must not stay logged in.
     sessions.end(session.get(sessions.SESSION_KEY))
     logout_user()

@@ -167,5 +167,70 @@ class MachineDowntime(Audited, Base):
     ends_at: Mapped[dt.datetime | None]
     kind: Mapped[str] = mapped_column(String(16), default="breakdown")
     note: Mapped[str | None] = mapped_column(Text)
+    # Set when a worker reported the stop from the floor (a downtime reason).
+    reason_id: Mapped[int | None] = mapped_column(ForeignKey("reason.id"))
 
     machine: Mapped[Machine] = relationship()
+    reason: Mapped[Reason | None] = relationship()
+
+
+class ReasonKind(enum.StrEnum):
+    """What a reason explains: an operation paused, pieces scrapped, a machine stopped."""
+
+    PAUSE = "pause"
+    SCRAP = "scrap"
+    DOWNTIME = "downtime"
+
+    @property
+    def label(self) -> str:
+        return str(REASON_KIND_LABELS[self])
+
+
+REASON_KIND_LABELS = {
+    ReasonKind.PAUSE: _l("Pause"),
+    ReasonKind.SCRAP: _l("Scrap"),
+    ReasonKind.DOWNTIME: _l("Downtime"),
+}
+
+
+class Reason(Audited, Base):
+    """One entry of a plant's reason lists (why work paused, pieces were scrapped, a machine
+    stopped), named in both languages so the floor shows it in the worker's. Retired, never
+    deleted: reports keep pointing at it."""
+
+    __tablename__ = "reason"
+    __table_args__ = (UniqueConstraint("kind", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ReasonKind] = mapped_column(str_enum(ReasonKind))
+    code: Mapped[str] = mapped_column(String(32))
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    def name(self, locale: str) -> str:
+        return self.name_zh if locale.startswith("zh") else self.name_en
+
+
+#: The lists a new plant starts with: (kind, code, English, Chinese).
+DEFAULT_REASONS: tuple[tuple[str, str, str, str], ...] = (
+    ("pause", "material", "Waiting for material", "等待物料"),
+    ("pause", "machine_fault", "Machine fault", "设备故障"),
+    ("pause", "break", "Break", "休息"),
+    ("pause", "quality_hold", "Quality hold", "质量暂停"),
+    ("pause", "tooling", "Tooling", "工装刀具"),
+    ("pause", "other", "Other", "其他"),
+    ("scrap", "dimension", "Out of tolerance", "尺寸超差"),
+    ("scrap", "surface", "Surface defect", "表面缺陷"),
+    ("scrap", "material", "Material defect", "材料缺陷"),
+    ("scrap", "setup", "Setup piece", "调机件"),
+    ("scrap", "handling", "Damaged in handling", "搬运损坏"),
+    ("scrap", "other", "Other", "其他"),
+    ("downtime", "breakdown", "Breakdown", "设备故障停机"),
+    ("downtime", "tool_break", "Tool breakage", "断刀"),
+    ("downtime", "power", "Power or air failure", "断电或断气"),
+    ("downtime", "maintenance", "Unplanned maintenance", "计划外维修"),
+    ("downtime", "no_operator", "No operator", "无人操作"),
+    ("downtime", "other", "Other", "其他"),
+)

@@ -1,5 +1,6 @@
 """Machine use cases: the plant's master data (work centers, machines, shift calendars), each
-machine's planning status and recorded downtime (breakdowns, maintenance)."""
+machine's planning status and recorded downtime (breakdowns, maintenance), and the plant's reason
+lists (pause, scrap, downtime)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,11 +19,14 @@ from mes.core.db import transaction, utcnow
 from mes.core.errors import Conflict, NotFound, ValidationError
 from mes.core.locking import check_version, touch
 from mes.machines.models import (
+    DEFAULT_REASONS,
     CalendarException,
     CalendarShift,
     Machine,
     MachineDowntime,
     MachineStatus,
+    Reason,
+    ReasonKind,
     WorkCalendar,
     WorkCenter,
 )
@@ -557,3 +561,86 @@ def reactivate_calendar(calendar_id: int, expected_version: int | None) -> None:
         calendar = _load(s, WorkCalendar, calendar_id, expected_version)
         calendar.active = True
         touch(calendar)
+
+# --- reason lists --------------------------------------------------------------------------------
+
+
+@dataclass
+class ReasonInput:
+    kind: str
+    code: str | None
+    name_en: str | None
+    name_zh: str | None
+    sort_order: int | None = 0
+
+
+def _check_reason(s, data: ReasonInput, reason_id: int | None = None) -> dict[str, list]:  # type: ignore[no-untyped-def]
+    errors: dict[str, list] = {}
+    if data.kind not in {k.value for k in ReasonKind}:
+        errors["kind"] = [_l("Unknown kind.")]
+    code = (data.code or "").strip()
+    if not code:
+        errors["code"] = [_l("This field is required.")]
+    elif len(code) > 32:
+        errors["code"] = [_l("At most %(n)s characters.", n=32)]
+    elif "kind" not in errors:
+        taken = s.scalar(select(Reason.id).where(Reason.kind == data.kind, Reason.code == code))
+        if taken and taken != reason_id:
+            errors["code"] = [_l("This code is already used in this list.")]
+    for name in ("name_en", "name_zh"):
+        value = (getattr(data, name) or "").strip()
+        if not value:
+            errors[name] = [_l("This name is required.")]
+        elif len(value) > 120:
+            errors[name] = [_l("At most %(n)s characters.", n=120)]
+    if data.sort_order is None:
+        errors["sort_order"] = [_l("Enter a whole number.")]
+    return errors
+
+
+def add_reason(data: ReasonInput) -> int:
+    """A new entry of a reason list (both names required)."""
+    with transaction() as s:
+        errors = _check_reason(s, data)
+        if errors:
+            raise ValidationError(fields=errors)
+        row = Reason(kind=ReasonKind(data.kind), code=(data.code or "").strip(), name_en=(data.name_en or "").strip(),
+                     name_zh=(data.name_zh or "").strip(), sort_order=data.sort_order or 0, active=True)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def update_reason(reason_id: int, data: ReasonInput) -> None:
+    """Rename or re-order a reason; its kind stays (reports already point at it)."""
+    with transaction() as s:
+        row = s.get(Reason, reason_id, with_for_update=True)
+        if row is None:
+            raise NotFound()
+        data.kind = row.kind.value
+        errors = _check_reason(s, data, reason_id)
+        if errors:
+            raise ValidationError(fields=errors)
+        row.code, row.name_en, row.name_zh = (data.code or "").strip(), (data.name_en or "").strip(), (data.name_zh or "").strip()
+        row.sort_order = data.sort_order or 0
+
+
+def set_reason_active(reason_id: int, active: bool) -> None:
+    """Retire a reason (the floor no longer offers it) or bring it back."""
+    with transaction() as s:
+        row = s.get(Reason, reason_id, with_for_update=True)
+        if row is None:
+            raise NotFound()
+        row.active = active
+
+
+def seed_reasons() -> int:
+    """Add the default reasons a list is missing (first-run safe: existing codes are kept)."""
+    added = 0
+    with transaction() as s:
+        existing = {(str(kind), code) for kind, code in s.execute(select(Reason.kind, Reason.code))}
+        for i, (kind, code, en, zh) in enumerate(DEFAULT_REASONS):
+            if (kind, code) not in existing:
+                s.add(Reason(kind=ReasonKind(kind), code=code, name_en=en, name_zh=zh, sort_order=(i + 1) * 10))
+                added += 1
+    return added

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-
 from typing import Any
+
 
 from flask import Blueprint, Response, g, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -13,12 +13,12 @@ from sqlalchemy.orm import selectinload
 from mes.core.auth import Permission, can, requires
 from mes.core.db import session
 from mes.core.clock import plant_tz
-from mes.core.errors import NotFound, ValidationError
+from mes.core.errors import Forbidden, NotFound, ValidationError
 from mes.core.forms import FormField, form_text, parse_date
-from mes.core.inputs import to_int
+from mes.core.inputs import MAX_INT, to_int
 from mes.core.web import form_version, hx_redirect, notify, render
 from mes.machines import services
-from mes.machines.models import Machine, MachineDowntime, MachineStatus, WorkCalendar, WorkCenter
+from mes.machines.models import Machine, MachineDowntime, MachineStatus, Reason, ReasonKind, WorkCalendar, WorkCenter
 
 bp = Blueprint("machines", __name__, url_prefix="/machines")
 
@@ -468,3 +468,52 @@ def calendar_lifecycle(calendar_id: int) -> Response:
     else:
         services.retire_calendar(calendar_id, form_version())
     return hx_redirect(url_for("machines.calendars"))
+
+# --- reason lists --------------------------------------------------------------------------------
+
+
+def _reasons_page(status: int = 200, errors: dict | None = None, values: Any = None, edit_id: int | None = None) -> Response:
+    rows = session().scalars(select(Reason).order_by(Reason.kind, Reason.sort_order, Reason.code)).all()
+    lists = [(kind, [r for r in rows if r.kind == kind]) for kind in ReasonKind]
+    return render("machines/reasons.html", "machines/_reasons.html", status=status, lists=lists, kinds=list(ReasonKind),
+                  errors=errors or {}, values=values or {}, edit_id=edit_id)
+
+
+def _reason_input(kind: str = "") -> services.ReasonInput:
+    return services.ReasonInput(kind=request.form.get("kind", kind), code=request.form.get("code"),
+                                name_en=request.form.get("name_en"), name_zh=request.form.get("name_zh"),
+                                sort_order=to_int(request.form.get("sort_order") or "0", min=0, max=MAX_INT))
+
+
+@bp.route("/reasons", methods=["GET", "POST"])
+@requires(Permission.VIEW_PLANT)
+def reasons() -> Response:
+    """The reason lists the floor offers: why work paused, pieces were scrapped, a machine stopped."""
+    if request.method == "POST":
+        if not can(Permission.SCHEDULE) and not can(Permission.ADMIN):
+            raise Forbidden()
+        try:
+            services.add_reason(_reason_input())
+        except ValidationError as exc:
+            g.keep_target = True
+            return _reasons_page(422, exc.fields, request.form)
+    return _reasons_page()
+
+
+@bp.route("/reasons/<int:reason_id>", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def edit_reason(reason_id: int) -> Response:
+    try:
+        services.update_reason(reason_id, _reason_input())
+    except ValidationError as exc:
+        g.keep_target = True
+        return _reasons_page(422, exc.fields, request.form, edit_id=reason_id)
+    return _reasons_page()
+
+
+@bp.route("/reasons/<int:reason_id>/active", methods=["POST"])
+@requires(Permission.SCHEDULE, Permission.ADMIN)
+def reason_active(reason_id: int) -> Response:
+    """Retire a reason, or bring a retired one back."""
+    services.set_reason_active(reason_id, request.form.get("active") == "1")
+    return _reasons_page()

@@ -158,11 +158,16 @@ class Operation(OperationColumns, Audited, Base):
     machine_id: Mapped[int | None] = mapped_column(ForeignKey("machine.id"))
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # While started: setting up or running (the floor's lifecycle sets it).
+    phase: Mapped[str | None] = mapped_column(String(8))
+    # Why a paused operation stands still (a pause reason).
+    pause_reason_id: Mapped[int | None] = mapped_column(ForeignKey("reason.id"))
     source_operation_id: Mapped[int | None] = mapped_column(ForeignKey("routing_operation.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="operations")
     machine = relationship("Machine")
+    pause_reason = relationship("Reason")
     machines: Mapped[list[OperationMachine]] = relationship(
         back_populates="operation", cascade="all, delete-orphan", order_by="OperationMachine.id"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -85,6 +86,8 @@ class OperationProgress:
     planned_start: dt.datetime | None = None
     planned_end: dt.datetime | None = None
     planned_machine: str | None = None
+    # Who worked on it and how many minutes they booked (from the shop floor).
+    workers: list[tuple[str, Decimal]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,20 @@ def planned_times(operation_ids: list[int]) -> Mapping[int, PlannedTimes]:
     return reader(operation_ids) if reader else {}
 
 
+#: Where the app keeps the reader of the labour booked per operation (the shop floor, above orders).
+LABOUR = "mes.orders.labour"
+
+
+def labour(order_id: int) -> Mapping[int, list[tuple[str, Decimal]]]:
+    """Per operation of the order: (worker, minutes) booked on it (none while no reader is plugged in)."""
+    reader = current_app.extensions.get(LABOUR)
+    return reader(order_id) if reader else {}
+
+
 def progress(order: WorkOrder) -> list[OperationProgress]:
     """Per operation: planned pieces and times, good, scrap, what remains; in sequence order."""
     planned = planned_times([op.id for op in order.operations])
+    booked = labour(order.id)
     preds = operations.predecessor_seqs(order)
     out = []
     for op in sorted(order.operations, key=lambda o: o.seq):
@@ -119,6 +133,6 @@ def progress(order: WorkOrder) -> list[OperationProgress]:
             operation=op, predecessors=sorted(preds.get(op.id, [])), planned=order.quantity, good=op.qty_good,
             scrap=op.qty_scrap, remaining=remaining,
             planned_start=plan.start if plan else None, planned_end=plan.end if plan else None,
-            planned_machine=plan.machine_code if plan else None,
+            planned_machine=plan.machine_code if plan else None, workers=list(booked.get(op.id, [])),
         ))
     return out

@@ -115,7 +115,7 @@ def _enroll(app, users, client, work_center_id=None) -> int:  # type: ignore[no-
 def test_pin_login_only_on_an_enrolled_kiosk(app, client, users):
     r = client.post("/floor/login", data={"pin-employee_no": "7001", "pin-pin": "2468"})
     assert r.status_code == 422
-    assert "enrolled" in r.get_data(as_text=True)
+    assert "已注册" in r.get_data(as_text=True)  # the floor login speaks Chinese by default
     _enroll(app, users, client)
     r = client.post("/floor/login", data={"pin-employee_no": "7001", "pin-pin": "2468"})
     assert r.status_code == 303

@@ -69,11 +69,12 @@ def world(app, users, plant, make_order):  # type: ignore[no-untyped-def]
     return {"order_id": order.id, "operation_id": order.operations[0].id, "routing_id": plant.routing_id,
             "product_id": plant.p1, "machine_id": plant.old, "user_id": users["planner"], "kiosk_id": 1,
             "token_id": 1, "work_center_id": plant.turn, "downtime_id": 1, "schedule_id": 1, "center_id": plant.turn,
-            "family_id": plant.fa, "calendar_id": 1, "exception_id": 1}
+            "family_id": plant.fa, "calendar_id": 1, "exception_id": 1,
+            "reason_id": 1, "report_id": 1}
 
 
 def _any_value(rule, name):  # type: ignore[no-untyped-def]
-    converter = rule._converters[name]
+    converter = rule._converters.get(name)  # None: a default of the rule, not a path argument
     if hasattr(converter, "regex") and converter.regex.startswith("(?:"):
         return converter.regex[3:-1].split("|")[0]
     return None
@@ -96,7 +97,7 @@ def _variants(rule, world):  # type: ignore[no-untyped-def]
         def value(name, hostile=hostile):  # type: ignore[no-untyped-def]
             if _any_value(rule, name):
                 return _any_value(rule, name) if hostile in INT_VALUES else hostile
-            is_int = type(rule._converters[name]).__name__ in ("IdConverter", "IntegerConverter")
+            is_int = type(rule._converters.get(name)).__name__ in ("IdConverter", "IntegerConverter")
             return hostile if (hostile in INT_VALUES) == is_int else valid(name)
         if (url := _url(rule, value)) not in urls:
             urls.append(url)

@@ -31,4 +31,4 @@ def test_worker_without_terminal_work_center_sees_everything(as_role, plant, mak
     html = client.get("/floor/").get_data(as_text=True)
     assert "10 Turn" in html and "20 Mill" in html
     assert client.get(f"/floor/operations/{order.operations[1].id}").status_code == 200
-    assert "waiting for the previous operation" in html
+    assert "等待上道工序" in html  # the floor speaks Chinese by default
