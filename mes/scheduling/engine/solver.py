@@ -18,6 +18,7 @@ from mes.scheduling.engine.calendar import Calendar
 from mes.scheduling.engine.heuristic import default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.lns import LargeNeighbourhoodSearch
+from mes.scheduling.engine import localsearch
 from mes.scheduling.engine.cpsat import Neighbourhood, ScheduleModel
 from mes.scheduling.engine.plan import Plan, evaluate, levels, score
 from mes.scheduling.engine.priority_search import PrioritySearch
@@ -98,10 +99,13 @@ class _Incumbent:
         self.phase = Phase.HEURISTIC
         self.lower_bound: int | None = None
         self.proven = False
+        # Called with (plan, score, source) on every improvement: the tabu search takes
+        # plans found by CP-SAT.
+        self.listeners: list[Callable[[Plan, tuple[int, ...], object], None]] = []
         self.lock = threading.Lock()
         self.report_lock = threading.Lock()
 
-    def offer(self, plan: Plan | None, phase: Phase) -> bool:
+    def offer(self, plan: Plan | None, phase: Phase, source: object = None) -> bool:
         if plan is None:
             return False
         value = score(self.inst, plan)
@@ -109,6 +113,8 @@ class _Incumbent:
             if self.score is not None and value >= self.score:
                 return False
             self.plan, self.score, self.phase = plan, value, phase
+        for listener in self.listeners:
+            listener(plan, value, source)
         self.report()
         return True
 
@@ -146,13 +152,20 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
         movable = sum(1 for f in instance.fixed if f is None)
         rich = any(instance.machine_has_windows) and any(m is not None for m in instance.setup)
         limit = MONOLITHIC_LIMIT_RICH if rich else MONOLITHIC_LIMIT
+        flexibility = sum(len(instance.candidates[i]) for i in range(instance.n)
+                          if instance.fixed[i] is None) / max(1, movable)
+        classic = flexibility <= LOW_FLEXIBILITY
+        tabu = None
+        if (movable > TINY and not classic and workers > 1 and not _finished(incumbent, deadline, solvers)
+                and localsearch.applies(instance)):
+            # Plain flexible job shop: a tabu search holds one core for the whole run and
+            # the CP-SAT phases use the others, sharing the best plan both ways.
+            tabu = _TabuThread(instance, incumbent, deadline, solvers, seed)
+            workers -= 1
         if movable and not _finished(incumbent, deadline, solvers):
             if movable <= limit:
                 # Whole-model CP-SAT closes small and easy problems (with a proof); past
                 # its share of the time, LNS improves faster (measured on Brandimarte).
-                flexibility = sum(len(instance.candidates[i]) for i in range(instance.n)
-                                  if instance.fixed[i] is None) / movable
-                classic = flexibility <= LOW_FLEXIBILITY
                 share = time_limit if movable <= TINY or classic else max(MONOLITHIC_MIN_SECONDS, MONOLITHIC_SHARE * time_limit)
                 _monolithic(instance, incumbent, min(deadline, time.monotonic() + share), workers, solvers, seed,
                             strong=classic)
@@ -160,7 +173,9 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
                 if movable > limit and _due_date_driven(instance):
                     _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed)
                 else:
-                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
+                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed, tabu)
+        if tabu is not None:
+            tabu.join()
     finally:
         solvers.close()
     return _result(instance, incumbent, time.monotonic() - started)
@@ -279,8 +294,48 @@ def _lns(instance: Instance, incumbent: _Incumbent, deadline: float, workers: in
 
 
 def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
-                                workers: int, solvers: _Solvers, seed: int) -> None:
-    _lns(instance, incumbent, deadline, workers, solvers, seed).run()
+                                workers: int, solvers: _Solvers, seed: int,
+                                tabu: _TabuThread | None = None) -> None:
+    lns = _lns(instance, incumbent, deadline, workers, solvers, seed)
+    if tabu is not None:
+        tabu.lns = lns
+        lns.adopt(incumbent.plan)
+    lns.run()
+
+
+class _TabuThread:
+    """The critical-path tabu search on its own thread, trading plans with the incumbent."""
+
+    def __init__(self, instance: Instance, incumbent: _Incumbent, deadline: float, solvers: _Solvers,
+                 seed: int):
+        self.incumbent = incumbent
+        self.lns: LargeNeighbourhoodSearch | None = None
+        self.search = localsearch.CriticalPathSearch(instance, incumbent.plan, seed)
+        self.errors: list[BaseException] = []
+        incumbent.listeners.append(self._offered)
+
+        def found(plan: Plan) -> None:
+            if incumbent.offer(plan, Phase.LOCAL_SEARCH, source=self) and self.lns is not None:
+                self.lns.adopt(plan)
+
+        def run() -> None:
+            try:
+                self.search.run(deadline, lambda: _finished(incumbent, deadline, solvers), found,
+                                incumbent.lower_bound)
+            except BaseException as error:  # re-raised in join(): a bug must not vanish in a thread
+                self.errors.append(error)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def _offered(self, plan: Plan, value: tuple[int, ...], source: object) -> None:
+        if source is not self:
+            self.search.adopt(plan, value[0])
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.errors:
+            raise self.errors[0]
 
 
 def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
