@@ -16,7 +16,6 @@ and both share their best plans.
 
 from __future__ import annotations
 
-import heapq
 import random
 import threading
 import time
@@ -52,8 +51,6 @@ class CriticalPathSearch:
     # A move back is tabu for tenure + a random part of tenure_spread steps.
     tenure = 8
     tenure_spread = 12
-    # Candidate moves timed exactly per step.
-    exact_moves = 1
     # Steps for which a moved operation stays where it was put (0: only the way back is tabu).
     hold = 5
 
@@ -157,30 +154,37 @@ class CriticalPathSearch:
     # -- moves -------------------------------------------------------------------------------
 
     def _best_move(self, tabu: dict, it: int):
+        """The non-tabu move of a critical operation with the shortest estimated path
+        through it (ties broken at random), and the exact timing after it."""
         n, head, tail, p, machine, seqs = self.n, self.head, self.tail, self.p, self.machine, self.seqs
-        makespan = self.makespan
-        moves = []
-        critical = [v for v in range(n) if head[v] + p[v] + tail[v] == makespan]
-        for v in critical:
-            # Head and tail that v's own job imposes wherever it goes.
+        makespan, best_makespan, rng = self.makespan, self.best_makespan, self.rng
+        finish = [head[i] + p[i] for i in range(n)]
+        after = [p[i] + tail[i] for i in range(n)]
+        best_value, chosen, ties = None, None, 0
+        for v in range(n):
+            if finish[v] + tail[v] != makespan:
+                continue
+            held = tabu.get(v, -1) >= it
+            # Head and tail that v's own job imposes wherever it goes, and the limits
+            # beyond which a position would close a cycle.
             r_job = self.earliest[v]
             q_limit = None
             for a, lag in self.jpred[v]:
-                value = head[a] + p[a] + lag
-                if value > r_job:
-                    r_job = value
-                bound = p[a] + tail[a]
-                if q_limit is None or bound < q_limit:
-                    q_limit = bound
+                if finish[a] + lag > r_job:
+                    r_job = finish[a] + lag
+                if q_limit is None or after[a] < q_limit:
+                    q_limit = after[a]
             q_job = 0
             r_limit = None
             for b, lag in self.jsucc[v]:
-                value = lag + p[b] + tail[b]
-                if value > q_job:
-                    q_job = value
-                bound = head[b] + p[b]
-                if r_limit is None or bound < r_limit:
-                    r_limit = bound
+                if lag + after[b] > q_job:
+                    q_job = lag + after[b]
+                if r_limit is None or finish[b] < r_limit:
+                    r_limit = finish[b]
+            if r_limit is None:
+                r_limit = makespan + 1
+            if q_limit is None:
+                q_limit = makespan + 1
             m_old = machine[v]
             old_seq = seqs[m_old]
             old_pos = old_seq.index(v)
@@ -188,44 +192,45 @@ class CriticalPathSearch:
             for k, pk in self.work[v].items():
                 seq = old_seq[:old_pos] + old_seq[old_pos + 1:] if k == m_old else seqs[k]
                 length = len(seq)
+                u = -1
+                r_u = r_job
                 for pos in range(length + 1):
-                    u = seq[pos - 1] if pos > 0 else -1
-                    if u >= 0 and r_limit is not None and head[u] >= r_limit:
-                        break
-                    w = seq[pos] if pos < length else -1
-                    if w >= 0 and q_limit is not None and tail[w] >= q_limit:
+                    if pos:
+                        u = seq[pos - 1]
+                        if head[u] >= r_limit:
+                            break
+                        if finish[u] > r_job:
+                            r_u = finish[u]
+                    if pos < length:
+                        w = seq[pos]
+                        if tail[w] >= q_limit:
+                            continue
+                        q = after[w] if after[w] > q_job else q_job
+                    else:
+                        q = q_job
+                    value = r_u + pk + q
+                    if best_value is not None and value > best_value:
                         continue
                     if k == m_old and pos == old_pos:
                         continue
-                    r = r_job
-                    if u >= 0 and head[u] + p[u] > r:
-                        r = head[u] + p[u]
-                    q = q_job
-                    if w >= 0 and p[w] + tail[w] > q:
-                        q = p[w] + tail[w]
-                    value = r + pk + q
-                    if (tabu.get((v, k, u), -1) >= it or tabu.get(v, -1) >= it) and value >= self.best_makespan:
+                    if (held or tabu.get((v, k, u), -1) >= it) and value >= best_makespan:
                         continue
-                    moves.append((value, self.rng.random(), v, k, pos, m_old, old_prev))
-        if not moves:
+                    if best_value is None or value < best_value:
+                        best_value, chosen, ties = value, (v, k, pos, m_old, old_prev), 1
+                    else:
+                        ties += 1
+                        if rng.randrange(ties) == 0:
+                            chosen = (v, k, pos, m_old, old_prev)
+        if chosen is None:
             return None
-        # The estimate misses how v's removal shortens other paths: time the most promising
-        # moves exactly and take the shortest plan, with fewer critical operations first
-        # among equals (a plateau move that shortens the critical path is progress).
-        best_key, best = None, None
-        for value, _, v, k, pos, m_old, old_prev in heapq.nsmallest(self.exact_moves, moves):
-            old_pos = self.seqs[m_old].index(v)
-            self._apply(v, k, pos)
-            timing = self._timing(self.machine, self.seqs)
-            self._apply(v, m_old, old_pos)
-            if timing is None:
-                continue
-            p, head, tail, makespan = timing
-            critical = sum(1 for i in range(n) if head[i] + p[i] + tail[i] == makespan)
-            key = (makespan, critical)
-            if best_key is None or key < best_key:
-                best_key, best = key, ((v, k, pos, m_old, old_prev), timing)
-        return best
+        v, k, pos, m_old, _ = chosen
+        old_pos = seqs[m_old].index(v)
+        self._apply(v, k, pos)
+        timing = self._timing(machine, seqs)
+        self._apply(v, m_old, old_pos)
+        if timing is None:
+            return None
+        return chosen, timing
 
     def _apply(self, v: int, k: int, pos: int) -> None:
         m_old = self.machine[v]
