@@ -14,7 +14,7 @@ Each measurement runs in its own process (one after the other) so peak memory is
 
     python benchmarks/shop.py                    # 30 s, 2 workers, PyJobShop included
     python benchmarks/shop.py --no-peer --orders 100 --time-limit 10
-    python benchmarks/shop.py --no-peer --no-reschedule --orders 360 --reference 600   # 30 s against 10 min
+    python benchmarks/shop.py --no-peer --no-reschedule --orders 360 --shop-load 1.0 --reference 600   # 30 s against 10 min
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def peak_mib() -> float:
 
 
 def ours(args: argparse.Namespace) -> dict:
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     started = time.monotonic()
     instance = Instance(problem)
     heuristic = None
@@ -92,7 +92,7 @@ def ours(args: argparse.Namespace) -> dict:
 
 
 def rescheduling(args: argparse.Namespace) -> dict:
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     saved = json.loads(Path(args.load).read_text())
     base = Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(
         ScheduledTask(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
@@ -120,7 +120,7 @@ def peer(args: argparse.Namespace) -> dict:
     them, setup times between every pair of tasks of different families."""
     from pyjobshop import Model
 
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     started = time.monotonic()
     model = Model()
     machines = {}
@@ -167,6 +167,8 @@ def peer(args: argparse.Namespace) -> dict:
 def run(mode: str, args: argparse.Namespace, extra: list[str]) -> dict:
     command = [sys.executable, __file__, "--mode", mode, "--orders", str(args.orders), "--seed", str(args.seed),
                "--workers", str(args.workers), "--solver-seed", str(args.solver_seed)] + extra
+    if args.shop_load is not None:
+        command += ["--shop-load", str(args.shop_load)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
@@ -176,6 +178,7 @@ def run(mode: str, args: argparse.Namespace, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--shop-load", type=float, help="stretch releases and due dates to this load (see shop_problem)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--reschedule-limit", type=float, default=5.0)
@@ -197,13 +200,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         plan = str(Path(folder) / "plan.json")
         a = run("ours", args, ["--time-limit", str(args.time_limit), "--save", plan])
-        print(f"# shop: {args.orders} orders (seed {args.seed}), {args.time_limit:g} s, {args.workers} workers")
+        load = f", load {args.shop_load:g}" if args.shop_load is not None else ""
+        print(f"# shop: {args.orders} orders (seed {args.seed}{load}), {args.time_limit:g} s, {args.workers} workers, engine seed {args.solver_seed}")
         if "error" in a:
             print("mes failed:", a["error"])
             return
         print(f"instance: {a['jobs']} orders, {a['operations']} operations, {a['machines']} machines in {a['work_centers']} work centers")
         print(f"first feasible plan: {a['first_plan_seconds']:.2f} s")
-        print(f"dispatch heuristic (best of {len(default_rules(Instance(shop_problem(args.orders, args.seed))))} rules): "
+        print(f"dispatch heuristic (best of {len(default_rules(Instance(shop_problem(args.orders, args.seed, load=args.shop_load))))} rules): "
               f"weighted tardiness {a['heuristic_wt']} ({a['heuristic_seconds']:.2f} s)")
         reduction = 100.0 * (1 - a["wt"] / a["heuristic_wt"]) if a["heuristic_wt"] else 0.0
         print(f"mes after {a['seconds']:.1f} s: weighted tardiness {a['wt']} ({reduction:.1f} % below the heuristic), "
