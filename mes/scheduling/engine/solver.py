@@ -44,6 +44,9 @@ MONOLITHIC_LIMIT_RICH = 120
 # classic job shops, where CP-SAT's scheduling propagation beats neighbourhood search).
 TINY = 64
 LOW_FLEXIBILITY = 1.5
+# Plain flexible job shops with more operations than this get the tabu search beside CP-SAT
+# (below it CP-SAT alone proves optimality at once).
+LOCAL_SEARCH_MIN = 20
 # Otherwise the whole model gets this share of the time limit (at least the minimum).
 MONOLITHIC_SHARE = 0.15
 MONOLITHIC_MIN_SECONDS = 1.0
@@ -156,7 +159,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
                           if instance.fixed[i] is None) / max(1, movable)
         classic = flexibility <= LOW_FLEXIBILITY
         tabu = None
-        if (movable > TINY and not classic and workers > 1 and not _finished(incumbent, deadline, solvers)
+        if (movable > LOCAL_SEARCH_MIN and not classic and workers > 1 and not _finished(incumbent, deadline, solvers)
                 and localsearch.applies(instance)):
             # Plain flexible job shop: a tabu search holds one core for the whole run and
             # the CP-SAT phases use the others, sharing the best plan both ways.
