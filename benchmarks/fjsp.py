@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -85,8 +86,13 @@ def as_result(problem, operations: list[tuple[int, int, int, int, int]]) -> Resu
     return Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(scheduled), {}, (makespan,), None, 0.0)
 
 
+def child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
-    started = time.monotonic()
+    started, cpu = time.monotonic(), child_cpu()
     done = subprocess.run(
         [sys.executable, "-m", "mes.scheduling.solve_cli", str(path), "--time-limit", str(time_limit),
          "--workers", str(workers), "--seed", str(seed)],
@@ -94,7 +100,8 @@ def run_mes(path: Path, time_limit: float, workers: int, seed: int) -> dict:
     )
     out = json.loads(done.stdout)
     ops = [(o["job"], o["op"], o["machine"], o["start"], o["end"]) for o in out["operations"]]
-    return {"makespan": out["makespan"], "seconds": time.monotonic() - started, "ops": ops,
+    seconds = time.monotonic() - started
+    return {"makespan": out["makespan"], "seconds": seconds, "ops": ops, "cores": (child_cpu() - cpu) / seconds,
             "status": out["status"], "lower_bound": out["lower_bound"]}
 
 
@@ -152,10 +159,10 @@ def main() -> None:
     known = bounds()
     scratch = tempfile.TemporaryDirectory()
     print(f"# {args.set}{' (classic job shop)' if args.classic else ''}: time limit {args.time_limit:g} s, {args.workers} workers, seed {args.seed}")
-    header = f"{'instance':<10} {'LB':>5} {'UB':>5} | {'mes':>5} {'gap%':>6} {'s':>5} {'ok':>3} | {'peer':>5} {'gap%':>6} {'s':>5} {'ok':>3} | mes<=peer"
+    header = f"{'instance':<10} {'LB':>5} {'UB':>5} | {'mes':>5} {'gap%':>6} {'s':>5} {'cpu':>4} {'ok':>3} | {'peer':>5} {'gap%':>6} {'s':>5} {'ok':>3} | mes<=peer"
     print(header)
     print("-" * len(header))
-    gaps, peer_gaps, not_worse = [], [], 0
+    gaps, peer_gaps, not_worse, cores = [], [], 0, []
     for name in names:
         path = DATA / folder / f"{name}.fjs"
         lb, ub = known[f"{folder}/{name}.fjs"]
@@ -170,7 +177,8 @@ def main() -> None:
         ours_ok = not check(problem, as_result(problem, ours["ops"]))
         gap = 100.0 * (ours["makespan"] - ub) / ub
         gaps.append(gap)
-        line = f"{name:<10} {lb:>5} {ub:>5} | {ours['makespan']:>5} {gap:>6.2f} {ours['seconds']:>5.1f} {'yes' if ours_ok else 'NO':>3} |"
+        cores.append(ours["cores"])
+        line = f"{name:<10} {lb:>5} {ub:>5} | {ours['makespan']:>5} {gap:>6.2f} {ours['seconds']:>5.1f} {ours['cores']:>4.2f} {'yes' if ours_ok else 'NO':>3} |"
         if not args.no_peer:
             peer = run_pyjobshop(path, args.time_limit, args.workers, args.seed)
             if peer["makespan"] is None:
@@ -186,7 +194,7 @@ def main() -> None:
                          f" {'yes' if better else 'NO'}")
         print(line, flush=True)
     print("-" * len(header))
-    summary = f"mean gap: mes {sum(gaps) / len(gaps):.2f} %"
+    summary = f"mean gap: mes {sum(gaps) / len(gaps):.2f} % (cores busy {sum(cores) / len(cores):.2f} of {args.workers})"
     if peer_gaps:
         summary += f", PyJobShop {sum(peer_gaps) / len(peer_gaps):.2f} %; mes no worse on {not_worse}/{len(names)}"
     print(summary)

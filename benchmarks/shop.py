@@ -14,6 +14,7 @@ Each measurement runs in its own process (one after the other) so peak memory is
 
     python benchmarks/shop.py                    # 30 s, 2 workers, PyJobShop included
     python benchmarks/shop.py --no-peer --orders 100 --time-limit 10
+    python benchmarks/shop.py --no-peer --no-reschedule --orders 360 --shop-load 1.0 --reference 600   # 30 s against 10 min
 """
 
 from __future__ import annotations
@@ -48,12 +49,17 @@ from mes.scheduling.engine.solver import solve  # noqa: E402
 WT = Term.WEIGHTED_TARDINESS
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def ours(args: argparse.Namespace) -> dict:
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     started = time.monotonic()
     instance = Instance(problem)
     heuristic = None
@@ -66,8 +72,10 @@ def ours(args: argparse.Namespace) -> dict:
 
     reports: list[tuple[float, str, tuple]] = []
     # Resident peak from the kernel; tracemalloc would slow the pure-Python parts severalfold.
-    result = solve(problem, time_limit=args.time_limit, workers=args.workers,
+    cpu, wall = cpu_seconds(), time.monotonic()
+    result = solve(problem, time_limit=args.time_limit, workers=args.workers, seed=args.solver_seed,
                    progress=lambda p: reports.append((p.seconds, str(p.phase), p.objective)))
+    cores = (cpu_seconds() - cpu) / (time.monotonic() - wall)
     errors = check(problem, result)
     if args.save:
         Path(args.save).write_text(json.dumps(result_to_dict(result)))
@@ -78,13 +86,13 @@ def ours(args: argparse.Namespace) -> dict:
         "heuristic_wt": heuristic, "heuristic_seconds": heuristic_seconds,
         "wt": result.objective[WT], "makespan": result.objective[Term.MAKESPAN],
         "setup": result.objective[Term.SETUP_TIME], "phase": str(result.phase), "seconds": result.seconds,
-        "feasible": not errors, "errors": errors[:3], "peak_mib": peak_mib(),
+        "feasible": not errors, "errors": errors[:3], "peak_mib": peak_mib(), "cores": cores,
         "trace": [(round(t, 2), phase, list(obj)) for t, phase, obj in reports[:: max(1, len(reports) // 12)]],
     }
 
 
 def rescheduling(args: argparse.Namespace) -> dict:
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     saved = json.loads(Path(args.load).read_text())
     base = Result(SolveStatus.FEASIBLE, Phase.LNS, tuple(
         ScheduledTask(o["operation"], o["job"], o["machine"], o["start"], o["end"], o["setup"]) for o in saved["operations"]
@@ -112,7 +120,7 @@ def peer(args: argparse.Namespace) -> dict:
     them, setup times between every pair of tasks of different families."""
     from pyjobshop import Model
 
-    problem = shop_problem(args.orders, args.seed)
+    problem = shop_problem(args.orders, args.seed, load=args.shop_load)
     started = time.monotonic()
     model = Model()
     machines = {}
@@ -158,7 +166,9 @@ def peer(args: argparse.Namespace) -> dict:
 
 def run(mode: str, args: argparse.Namespace, extra: list[str]) -> dict:
     command = [sys.executable, __file__, "--mode", mode, "--orders", str(args.orders), "--seed", str(args.seed),
-               "--workers", str(args.workers)] + extra
+               "--workers", str(args.workers), "--solver-seed", str(args.solver_seed)] + extra
+    if args.shop_load is not None:
+        command += ["--shop-load", str(args.shop_load)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
@@ -168,11 +178,16 @@ def run(mode: str, args: argparse.Namespace, extra: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--shop-load", type=float, help="stretch releases and due dates to this load (see shop_problem)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--reschedule-limit", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--solver-seed", type=int, default=0, help="the engine's random seed")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-reschedule", action="store_true")
+    parser.add_argument("--reference", type=float,
+                        help="also run the engine this many seconds and compare the plans (e.g. 600)")
     parser.add_argument("--mode", choices=["ours", "peer", "reschedule"], help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
@@ -185,19 +200,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         plan = str(Path(folder) / "plan.json")
         a = run("ours", args, ["--time-limit", str(args.time_limit), "--save", plan])
-        print(f"# shop: {args.orders} orders (seed {args.seed}), {args.time_limit:g} s, {args.workers} workers")
+        load = f", load {args.shop_load:g}" if args.shop_load is not None else ""
+        print(f"# shop: {args.orders} orders (seed {args.seed}{load}), {args.time_limit:g} s, {args.workers} workers, engine seed {args.solver_seed}")
         if "error" in a:
             print("mes failed:", a["error"])
             return
         print(f"instance: {a['jobs']} orders, {a['operations']} operations, {a['machines']} machines in {a['work_centers']} work centers")
         print(f"first feasible plan: {a['first_plan_seconds']:.2f} s")
-        print(f"dispatch heuristic (best of {len(default_rules(Instance(shop_problem(args.orders, args.seed))))} rules): "
+        print(f"dispatch heuristic (best of {len(default_rules(Instance(shop_problem(args.orders, args.seed, load=args.shop_load))))} rules): "
               f"weighted tardiness {a['heuristic_wt']} ({a['heuristic_seconds']:.2f} s)")
         reduction = 100.0 * (1 - a["wt"] / a["heuristic_wt"]) if a["heuristic_wt"] else 0.0
         print(f"mes after {a['seconds']:.1f} s: weighted tardiness {a['wt']} ({reduction:.1f} % below the heuristic), "
               f"makespan {a['makespan']}, setup minutes {a['setup']}, phase {a['phase']}, "
               f"feasible (checker): {'yes' if a['feasible'] else 'NO ' + str(a['errors'])}")
-        print(f"peak memory: {a['peak_mib']:.0f} MiB resident (whole process, getrusage)")
+        print(f"peak memory: {a['peak_mib']:.0f} MiB resident (whole process, getrusage); "
+              f"cores busy {a['cores']:.2f} of {args.workers} (CPU time / wall time)")
         print("progress (s, phase, levels):", a["trace"])
         if not args.no_peer:
             b = run("peer", args, ["--time-limit", str(args.time_limit)])
@@ -207,6 +224,17 @@ def main() -> None:
                 verdict = f"weighted tardiness {b['wt']}" if b["found"] else "no feasible plan"
                 print(f"PyJobShop 0.0.9: {verdict} (status {b['status']}, model built in {b['build_seconds']:.1f} s, "
                       f"{b['seconds']:.1f} s in all, peak {b['peak_mib']:.0f} MiB)")
+        if args.reference:
+            r = run("ours", args, ["--time-limit", str(args.reference)])
+            if "error" in r:
+                print("reference run failed:", r["error"])
+            else:
+                gap = 100.0 * (a["wt"] - r["wt"]) / r["wt"] if r["wt"] else 0.0
+                print(f"reference {r['seconds']:.0f} s: weighted tardiness {r['wt']}, makespan {r['makespan']}, "
+                      f"feasible (checker): {'yes' if r['feasible'] else 'NO'}, cores busy {r['cores']:.2f}, "
+                      f"peak {r['peak_mib']:.0f} MiB; the {args.time_limit:g} s plan is {gap:.1f} % above it")
+        if args.no_reschedule:
+            return
         c = run("reschedule", args, ["--time-limit", str(args.reschedule_limit), "--load", plan])
         if "error" in c:
             print("re-scheduling failed:", c["error"])

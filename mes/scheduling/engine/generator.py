@@ -4,7 +4,8 @@ A high-mix, low-volume shop: 25 machines in 9 work centers; new machines work tw
 (06:00-22:00), old ones one shift (06:00-14:00) and are slower; weekends are off. Orders
 have 8 setup families, routings of 3-6 operations, a quarter of them assemblies of two
 parallel branches; some operations pass pieces on in transfer batches. Releases and
-weighted due dates are spread over three weeks. Minute 0 is a Monday, 00:00.
+weighted due dates are spread over three weeks (or, with a load, over a span that grows with
+the number of orders). Minute 0 is a Monday, 00:00.
 """
 
 from __future__ import annotations
@@ -73,8 +74,20 @@ def _setup_matrix(rng: random.Random, base: int) -> SetupMatrix:
     return SetupMatrix(default=base, changes=changes)
 
 
-def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -> Problem:
-    """The generated shop with ``orders`` work orders (about five operations each)."""
+def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int | None = None,
+                 load: float | None = None) -> Problem:
+    """The generated shop with ``orders`` work orders (about five operations each).
+
+    Without ``load``, releases fall in the first 11 days and due dates within three weeks
+    whatever the number of orders, so large shops are heavily overloaded. With ``load``,
+    releases and the due-date cap stretch with the number of orders so that the shop is as
+    busy as 200 orders at ``load`` 1.0 (where nearly every order can be on time); at 1.5
+    and above zero tardiness is out of reach. The calendar covers at least
+    ``weeks_of_calendar`` weeks (by default 8, or longer for a stretched shop).
+    """
+    stretch = 1.0 if load is None else max(orders / 200.0, 0.05) / load
+    if weeks_of_calendar is None:
+        weeks_of_calendar = max(8, int(8 * stretch) + 1)
     rng = random.Random(seed)
     machines: list[Resource] = []
     speed: dict[str, float] = {}
@@ -151,10 +164,10 @@ def shop_problem(orders: int = 200, seed: int = 1, weeks_of_calendar: int = 8) -
             link(chain[-1], final)
 
         work = sum(min(op.durations.values()) for op in ops)
-        release = int(rng.uniform(0, 11) * DAY) // 60 * 60
+        release = int(rng.uniform(0, 11 * stretch) * DAY) // 60 * 60
         # Flow allowance in calendar time: work stretched by shifts, waiting and transport.
         allowance = int(work * rng.uniform(2.0, 4.5)) + rng.randint(1, 4) * DAY
-        due = min(release + allowance, 3 * WEEK)
+        due = min(release + allowance, int(3 * WEEK * stretch))
         jobs.append(Job(key=key, release=release, due=max(due, release + work), weight=weight, family=family))
         operations += ops
 

@@ -179,8 +179,13 @@ class _Dispatcher:
                 return False
         return self.inst.calendars[m].fits(ws, work, self.inst.resumable[i])
 
-    def _option(self, i: int, m: int, work: int, ready: int, end_target: int) -> tuple[int, int, int | None, int]:
-        """(start, end, working start, setup) of the earliest insertion of i on m."""
+    def _option(self, i: int, m: int, work: int, ready: int, end_target: int,
+                floor: int | None = None) -> tuple[int, int, int | None, int]:
+        """(start, end, working start, setup) of the earliest insertion of i on m.
+
+        ``floor`` is a working time the insertion cannot precede (the previous earliest
+        insertion, before the machine took more work), where the search may begin.
+        """
         inst = self.inst
         if work == 0:
             s = max(ready, end_target)
@@ -189,6 +194,8 @@ class _Dispatcher:
         wmin = calendar.working(ready)
         if end_target != UNSET:
             wmin = max(wmin, calendar.working(end_target - 1) + 1 - work)
+        if floor is not None and floor > wmin:
+            wmin = floor
         timeline = self.timelines[m]
         starts, ends, ops = timeline.ws, timeline.we, timeline.ops
         k = bisect_right(starts, wmin)
@@ -347,10 +354,23 @@ class _Dispatcher:
             self.machine[chosen], self.start[chosen], self.end[chosen] = m, s, e
             self.wstart[chosen] = ws
             if ws is not None:
-                self.timelines[m].insert(ws, ws + inst.work(chosen, m), chosen)
+                timeline = self.timelines[m]
+                we = ws + inst.work(chosen, m)
+                timeline.insert(ws, we, chosen)
                 for j in users[m]:
                     work = inst.work(j, m)
-                    options[j][m] = (*self._option(j, m, work, *readiness[j]), m)
+                    # The earliest insertion only moves when the new block takes its place
+                    # or becomes its machine predecessor: skipping the others keeps large
+                    # shops (thousands of operations) to well under a second per rule.
+                    wj = options[j][m][2]
+                    if wj is not None:
+                        if ws >= wj + work + required_setup(inst, m, j, chosen):
+                            continue
+                        if we + required_setup(inst, m, chosen, j) <= wj:
+                            k = bisect_right(timeline.ws, wj)
+                            if k and timeline.ops[k - 1] != chosen:
+                                continue
+                    options[j][m] = (*self._option(j, m, work, *readiness[j], wj), m)
                     best[j] = self._choose_machine(j, options[j])
             finish(chosen)
             if broken:

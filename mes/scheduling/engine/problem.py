@@ -58,6 +58,7 @@ class Phase(enum.StrEnum):
     PRIORITY_SEARCH = "priority-search"
     CP_SAT = "cp-sat"
     LNS = "lns"
+    LOCAL_SEARCH = "local-search"
 
 
 @dataclass(frozen=True)

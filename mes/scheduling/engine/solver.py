@@ -2,7 +2,9 @@
 
 Order of work: validate; build a plan at once (dispatch rules, and a repair of the previous
 schedule when there is one); then improve it with CP-SAT on the whole model while that is
-small, and with large-neighbourhood search for the rest of the time. A plan is available
+small, and with large-neighbourhood search for the rest of the time. Plain flexible job
+shops also get a critical-path tabu search on one core for the whole run, and large
+due-date shops a priority search, both trading plans with the CP-SAT side. A plan is available
 from the first milliseconds, so a time-out or a stop request still returns the best one.
 """
 
@@ -15,9 +17,10 @@ from collections.abc import Callable
 from ortools.sat.python import cp_model
 
 from mes.scheduling.engine.calendar import Calendar
-from mes.scheduling.engine.heuristic import default_rules, dispatch
+from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.lns import LargeNeighbourhoodSearch
+from mes.scheduling.engine import localsearch
 from mes.scheduling.engine.cpsat import Neighbourhood, ScheduleModel
 from mes.scheduling.engine.plan import Plan, evaluate, levels, score
 from mes.scheduling.engine.priority_search import PrioritySearch
@@ -43,6 +46,9 @@ MONOLITHIC_LIMIT_RICH = 120
 # classic job shops, where CP-SAT's scheduling propagation beats neighbourhood search).
 TINY = 64
 LOW_FLEXIBILITY = 1.5
+# Plain flexible job shops with more operations than this get the tabu search beside CP-SAT
+# (below it CP-SAT alone proves optimality at once).
+LOCAL_SEARCH_MIN = 20
 # Otherwise the whole model gets this share of the time limit (at least the minimum).
 MONOLITHIC_SHARE = 0.15
 MONOLITHIC_MIN_SECONDS = 1.0
@@ -98,10 +104,13 @@ class _Incumbent:
         self.phase = Phase.HEURISTIC
         self.lower_bound: int | None = None
         self.proven = False
+        # Called with (plan, score, source) on every improvement: the tabu search takes
+        # plans found by CP-SAT.
+        self.listeners: list[Callable[[Plan, tuple[int, ...], object], None]] = []
         self.lock = threading.Lock()
         self.report_lock = threading.Lock()
 
-    def offer(self, plan: Plan | None, phase: Phase) -> bool:
+    def offer(self, plan: Plan | None, phase: Phase, source: object = None) -> bool:
         if plan is None:
             return False
         value = score(self.inst, plan)
@@ -109,6 +118,8 @@ class _Incumbent:
             if self.score is not None and value >= self.score:
                 return False
             self.plan, self.score, self.phase = plan, value, phase
+        for listener in self.listeners:
+            listener(plan, value, source)
         self.report()
         return True
 
@@ -140,27 +151,36 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
     incumbent.bound(primary_lower_bound(instance))
     solvers = _Solvers(stop)
     try:
-        _initial_plans(instance, incumbent)
+        rules = _initial_plans(instance, incumbent)
         if incumbent.plan is None:
             _first_plan_with_cp_sat(instance, incumbent, deadline, workers, solvers)
         movable = sum(1 for f in instance.fixed if f is None)
         rich = any(instance.machine_has_windows) and any(m is not None for m in instance.setup)
         limit = MONOLITHIC_LIMIT_RICH if rich else MONOLITHIC_LIMIT
+        flexibility = sum(len(instance.candidates[i]) for i in range(instance.n)
+                          if instance.fixed[i] is None) / max(1, movable)
+        classic = flexibility <= LOW_FLEXIBILITY
+        tabu = None
+        if (movable > LOCAL_SEARCH_MIN and not classic and workers > 1 and not _finished(incumbent, deadline, solvers)
+                and localsearch.applies(instance)):
+            # Plain flexible job shop: a tabu search holds one core for the whole run and
+            # the CP-SAT phases use the others, sharing the best plan both ways.
+            tabu = _TabuThread(instance, incumbent, deadline, solvers, seed)
+            workers -= 1
         if movable and not _finished(incumbent, deadline, solvers):
             if movable <= limit:
                 # Whole-model CP-SAT closes small and easy problems (with a proof); past
                 # its share of the time, LNS improves faster (measured on Brandimarte).
-                flexibility = sum(len(instance.candidates[i]) for i in range(instance.n)
-                                  if instance.fixed[i] is None) / movable
-                classic = flexibility <= LOW_FLEXIBILITY
                 share = time_limit if movable <= TINY or classic else max(MONOLITHIC_MIN_SECONDS, MONOLITHIC_SHARE * time_limit)
                 _monolithic(instance, incumbent, min(deadline, time.monotonic() + share), workers, solvers, seed,
                             strong=classic)
             if not _finished(incumbent, deadline, solvers):
                 if movable > limit and _due_date_driven(instance):
-                    _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed)
+                    _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed, rules)
                 else:
-                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
+                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed, tabu)
+        if tabu is not None:
+            tabu.join()
     finally:
         solvers.close()
     return _result(instance, incumbent, time.monotonic() - started)
@@ -176,10 +196,16 @@ def _finished(incumbent: _Incumbent, deadline: float, solvers: _Solvers) -> bool
     )
 
 
-def _initial_plans(instance: Instance, incumbent: _Incumbent) -> None:
-    for rule in default_rules(instance):
+def _initial_plans(instance: Instance, incumbent: _Incumbent) -> list[Rule]:
+    """Offers the plan of every dispatch rule; returns the rules, best plan first."""
+    ranked = []
+    for k, rule in enumerate(default_rules(instance)):
         phase = Phase.REPAIR if rule.kind == "previous" else Phase.HEURISTIC
-        incumbent.offer(dispatch(instance, rule), phase)
+        plan = dispatch(instance, rule)
+        incumbent.offer(plan, phase)
+        if plan is not None:
+            ranked.append((score(instance, plan), k, rule))
+    return [rule for _, _, rule in sorted(ranked)]
 
 
 def primary_lower_bound(instance: Instance) -> int | None:
@@ -279,17 +305,60 @@ def _lns(instance: Instance, incumbent: _Incumbent, deadline: float, workers: in
 
 
 def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
-                                workers: int, solvers: _Solvers, seed: int) -> None:
-    _lns(instance, incumbent, deadline, workers, solvers, seed).run()
+                                workers: int, solvers: _Solvers, seed: int,
+                                tabu: _TabuThread | None = None) -> None:
+    lns = _lns(instance, incumbent, deadline, workers, solvers, seed)
+    if tabu is not None:
+        tabu.lns = lns
+        lns.adopt(incumbent.plan)
+    lns.run()
+
+
+class _TabuThread:
+    """The critical-path tabu search on its own thread, trading plans with the incumbent."""
+
+    def __init__(self, instance: Instance, incumbent: _Incumbent, deadline: float, solvers: _Solvers,
+                 seed: int):
+        self.incumbent = incumbent
+        self.lns: LargeNeighbourhoodSearch | None = None
+        self.search = localsearch.CriticalPathSearch(instance, incumbent.plan, seed)
+        self.errors: list[BaseException] = []
+        incumbent.listeners.append(self._offered)
+
+        def found(plan: Plan) -> None:
+            if incumbent.offer(plan, Phase.LOCAL_SEARCH, source=self) and self.lns is not None:
+                self.lns.adopt(plan)
+
+        def run() -> None:
+            try:
+                self.search.run(deadline, lambda: _finished(incumbent, deadline, solvers), found,
+                                incumbent.lower_bound)
+            except BaseException as error:  # re-raised in join(): a bug must not vanish in a thread
+                self.errors.append(error)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def _offered(self, plan: Plan, value: tuple[int, ...], source: object) -> None:
+        if source is not self:
+            self.search.adopt(plan, value[0])
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.errors:
+            raise self.errors[0]
 
 
 def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
-                        solvers: _Solvers, seed: int) -> None:
+                        solvers: _Solvers, seed: int, rules: list[Rule] | None = None) -> None:
     """Priority search on one core, LNS on the others, sharing the best plan.
 
     With a single worker they take turns: priority search first, LNS to polish.
     """
     lns = _lns(instance, incumbent, deadline, max(1, workers - 1), solvers, seed)
+    # Start from the rule whose plan was best: on large shops the rules differ by a factor
+    # of two, and there is time for only tens of re-dispatches.
+    rules = rules or default_rules(instance)
 
     def found(plan: Plan) -> None:
         if incumbent.offer(plan, Phase.PRIORITY_SEARCH):
@@ -297,11 +366,11 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
 
     if workers == 1:
         middle = time.monotonic() + (deadline - time.monotonic()) * 0.6
-        PrioritySearch(instance, default_rules(instance), middle, seed, found, solvers.stopped).run()
+        PrioritySearch(instance, rules, middle, seed, found, solvers.stopped).run()
         lns.adopt(incumbent.plan)
         lns.run()
         return
-    search = PrioritySearch(instance, default_rules(instance), deadline, seed, found, solvers.stopped)
+    search = PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped)
     errors: list[BaseException] = []
 
     def run_search() -> None:

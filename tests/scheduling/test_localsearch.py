@@ -1,0 +1,92 @@
+"""The critical-path tabu search of plain flexible job shops: moves keep plans feasible."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from mes.scheduling.engine import localsearch
+from mes.scheduling.engine.fjsplib import read_fjsplib
+from mes.scheduling.engine.generator import shop_problem
+from mes.scheduling.engine.heuristic import default_rules, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import score
+from mes.scheduling.engine.problem import Phase
+from mes.scheduling.engine.solver import plan_result
+from tests.scheduling.conftest import assert_feasible, solve_checked
+
+
+def flexible_job_shop(tmp_path, jobs: int = 12, machines: int = 6, ops: int = 7, seed: int = 5):
+    """A random FJSPLIB file with two to four eligible machines per operation."""
+    rng = random.Random(seed)
+    lines = [f"{jobs} {machines} 3"]
+    for _ in range(jobs):
+        fields = [ops]
+        for _ in range(ops):
+            eligible = rng.sample(range(1, machines + 1), rng.randint(2, 4))
+            fields.append(len(eligible))
+            for m in eligible:
+                fields += [m, rng.randint(1, 20)]
+        lines.append(" ".join(map(str, fields)))
+    path = tmp_path / "random.fjs"
+    path.write_text("\n".join(lines) + "\n")
+    return read_fjsplib(path)
+
+
+def test_applies_to_plain_flexible_job_shops_only(tmp_path):
+    assert localsearch.applies(Instance(flexible_job_shop(tmp_path)))
+    assert not localsearch.applies(Instance(shop_problem(orders=5, seed=1)))
+
+
+def test_every_plan_found_is_feasible_and_no_worse(tmp_path):
+    problem = flexible_job_shop(tmp_path)
+    instance = Instance(problem)
+    start = min((dispatch(instance, rule) for rule in default_rules(instance)), key=lambda p: score(instance, p))
+    search = localsearch.CriticalPathSearch(instance, start, seed=1)
+    found = []
+
+    def improved(plan):
+        found.append(plan)
+        assert_feasible(problem, plan_result(instance, plan, Phase.LOCAL_SEARCH))
+
+    search.run(float("inf"), lambda: search.iterations >= 1500, improved)
+    best = search.plan()
+    assert_feasible(problem, plan_result(instance, best, Phase.LOCAL_SEARCH))
+    assert max(best.end) == search.best_makespan <= max(start.end)
+    assert [max(p.end) for p in found] == sorted((max(p.end) for p in found), reverse=True)
+
+
+def test_adopts_a_better_plan_from_elsewhere(tmp_path):
+    problem = flexible_job_shop(tmp_path, seed=7)
+    instance = Instance(problem)
+    plans = [dispatch(instance, rule) for rule in default_rules(instance)]
+    worst = max(plans, key=lambda p: score(instance, p))
+    search = localsearch.CriticalPathSearch(instance, worst, seed=0)
+    better = solve_checked(problem, time_limit=1, workers=1)
+    plan = instance_plan(instance, better)
+    search.adopt(plan, max(plan.end))
+    search.run(float("inf"), lambda: search.iterations >= 20, lambda p: None)
+    assert search.best_makespan <= better.levels[0]
+
+
+def instance_plan(instance, result):
+    from mes.scheduling.engine.plan import decode
+
+    by_key = {row.operation: row for row in result.operations}
+    machine = [instance.machine_index[by_key[key].machine] for key in instance.op_keys]
+    return decode(instance, machine, [by_key[key].start for key in instance.op_keys])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_solve_uses_it_beside_cp_sat_and_stops_on_request(tmp_path, workers):
+    problem = flexible_job_shop(tmp_path, jobs=15, ops=8)
+    result = solve_checked(problem, time_limit=2, workers=workers)
+    assert result.phase in (Phase.HEURISTIC, Phase.CP_SAT, Phase.LNS, Phase.LOCAL_SEARCH)
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    stopped = solve_checked(problem, time_limit=60, workers=workers, stop=stop)
+    timer.cancel()
+    assert stopped.seconds < 5
