@@ -9,10 +9,10 @@ from flask import Blueprint, Response, request, send_file
 from flask_babel import get_locale, lazy_gettext as _l
 
 from mes.core.auth import Permission, can, requires
-from mes.core.errors import Forbidden, ValidationError
+from mes.core.errors import Forbidden, NotFound, ValidationError
 from mes.core.web import render, wants_fragment
 from mes.imports import reading, services, templates
-from mes.imports.columns import COLUMNS, Kind
+from mes.imports.columns import COLUMNS, MASTER_KINDS, Kind
 from mes.imports.reading import UploadRefused
 from mes.imports.results import ImportResult, RowError
 from mes.orders.models import Priority, WorkOrderStatus
@@ -126,11 +126,15 @@ def template(kind: str, fmt: str) -> Response:
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
 
 
-@bp.route('/export/<any(calendars, "work-centers", machines, families, products):kind>.<any(csv, xlsx):fmt>')
+@bp.route('/export/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>'
+          '.<any(csv, xlsx):fmt>')
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def export(kind: str, fmt: str) -> Response:
-    """The plant's records in the import template's columns, to edit in Excel and import again."""
+    """The plant's records in the import template's columns, to edit in Excel and import again
+    (master data only: routings and orders are not exported this way)."""
     chosen = require_kind(kind)
+    if chosen not in MASTER_KINDS:
+        raise NotFound()
     locale = get_locale()
     body = templates.export_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,

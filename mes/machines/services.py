@@ -143,7 +143,8 @@ def open_work(s: Session, machine_id: int) -> list[str]:
     reader: Callable[[Session, int], list[str]] | None = current_app.extensions.get(OPEN_WORK)
     return reader(s, machine_id) if reader else []
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+# Letters of any script (a shop may code its work centers in Chinese), digits and - _ . /; no spaces.
+CODE_PATTERN = re.compile(r"^[^\W_][\w./-]*$")
 REQUIRED = _l("This field is required.")
 
 
