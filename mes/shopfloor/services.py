@@ -261,9 +261,14 @@ def _machine(s: Session, op: Operation, machine_id: int | None) -> Machine:
     if chosen is None:
         raise ValidationError(_l("Choose one of the machines this operation may run on."),
                               fields={"machine_id": [_l("Choose one of the machines this operation may run on.")]})
-    s.get(Machine, chosen.id, with_for_update=True)
+    _lock_machine(s, chosen.id)
     _machine_free(s, op, chosen)
     return chosen
+
+
+def _lock_machine(s: Session, machine_id: int) -> None:
+    """Serialize starts on one machine (PostgreSQL; SQLite's writers are serialized anyway)."""
+    s.execute(select(Machine.id).where(Machine.id == machine_id).with_for_update())
 
 
 def _machine_free(s: Session, op: Operation, machine: Machine) -> None:
@@ -414,8 +419,8 @@ def resume(user_id: int, key: str | None, op_id: int) -> dict[str, Any]:
         if op.status != OS.PAUSED:
             raise InvalidTransition(_l("Only a paused operation can be resumed."))
         if op.machine_id is not None:
-            machine = s.get(Machine, op.machine_id, with_for_update=True)
-            _machine_free(s, op, machine)
+            _lock_machine(s, op.machine_id)
+            _machine_free(s, op, s.get(Machine, op.machine_id))
             for down in s.scalars(select(MachineDowntime).where(
                     MachineDowntime.machine_id == op.machine_id, MachineDowntime.ends_at.is_(None),
                     MachineDowntime.reason_id.is_not(None), MachineDowntime.starts_at < now)):

@@ -231,3 +231,17 @@ def test_labour_time_is_split_between_simultaneous_operations(users, plant, make
     manual = session().scalars(select(LabourRecord).where(LabourRecord.source == "manual")).one()
     assert (manual.minutes, manual.phase) == (Decimal(45), "setup")
     assert fresh(Operation, b.operations[0].id).qty_good == 2
+
+
+def test_two_tablets_starting_on_one_machine_at_once(app, users, plant, make_order):
+    a, b = make_order(), make_order()
+    ops_ids, w1, w2, machine = (a.operations[0].id, b.operations[0].id), users["worker"], users["worker2"], plant.new
+    outcomes = _in_threads(app, [
+        lambda: services.start(w1, key(), ops_ids[0], "run", machine),
+        lambda: services.start(w2, key(), ops_ids[1], "run", machine),
+    ])
+    assert sum(isinstance(o, dict) for o in outcomes) == 1 and sum(isinstance(o, Conflict) for o in outcomes) == 1
+    session().rollback()
+    running = session().scalar(select(func.count()).select_from(Operation).where(
+        Operation.machine_id == machine, Operation.status == OperationStatus.IN_PROGRESS))
+    assert running == 1
