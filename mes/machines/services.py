@@ -591,7 +591,7 @@ def _check_reason(s, data: ReasonInput, reason_id: int | None = None) -> dict[st
     for name in ("name_en", "name_zh"):
         value = (getattr(data, name) or "").strip()
         if not value:
-            errors[name] = [_l("This name is required.")]
+            errors[name] = [_l("This field is required.")]
         elif len(value) > 120:
             errors[name] = [_l("At most %(n)s characters.", n=120)]
     if data.sort_order is None:

@@ -126,7 +126,7 @@ DEFAULT_REASONS = (
     ("downtime", "breakdown", "Breakdown", "设备故障停机"),
     ("downtime", "tool_break", "Tool breakage", "断刀"),
     ("downtime", "power", "Power or air failure", "断电或断气"),
-    ("downtime", "maintenance", "Unplanned maintenance", "计划外维修"),
+    ("downtime", "repair", "Unplanned maintenance", "计划外维修"),
     ("downtime", "no_operator", "No operator", "无人操作"),
     ("downtime", "other", "Other", "其他"),
 )

@@ -24,6 +24,7 @@ def submit(page, form: str) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("locale", ["en", "zh_CN"])
 def test_a_new_plant_reaches_its_first_published_plan(live_server, page, locale):
     base, app = live_server
+    page.on("dialog", lambda dialog: dialog.accept())  # releasing a routing version asks first
     # The first run: nobody can log in yet.
     page.goto(f"{base}/login")
     page.locator(".first-run-note a.button").click()

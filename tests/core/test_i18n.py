@@ -129,6 +129,8 @@ def _visible_text(html: str) -> str:
     import re
 
     html = re.sub(r"<(script|style|noscript|code)\b.*?</\1>", " ", html, flags=re.S | re.I)
+    # Text marked as English on purpose (a reason's English name beside its Chinese one).
+    html = re.sub(r'<(\w+)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", html, flags=re.S)
     # The import page documents the file's own column names and values, which are English by design.
     html = re.sub(r'<table class="grid file-columns">.*?</table>', " ", html, flags=re.S)
     html = re.sub(r"<[^>]+>", " ", html)
