@@ -3,10 +3,12 @@ problem and saves nothing), then import it in one transaction; templates to down
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, request, send_file
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 from mes.core.auth import Permission, can, requires
 from mes.core.errors import Forbidden, NotFound, ValidationError
@@ -85,34 +87,30 @@ def page() -> Response:
     return _page(kind, full_only=True)
 
 
-@bp.route("/preview", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
-def preview() -> Response:
+def _submitted(step: Callable[..., ImportResult], status_of: Callable[[ImportResult], int]) -> Response:
+    """The posted file through ``step`` (a dry run or the import), drawn on the import page."""
     kind = require_kind(request.form.get("kind"))
     release = bool(request.form.get("release"))
     upload = uploaded()
     if upload is None:
         return _page(kind, no_file(kind), release, status=422)
     try:
-        result = services.preview(kind, *upload, release=release)
+        result = step(kind, *upload, release=release)
     except UploadRefused as exc:
         return _page(kind, refused(kind, exc), release, status=exc.status)
-    return _page(kind, result, release)
+    return _page(kind, result, release, status=status_of(result))
+
+
+@bp.route("/preview", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+def preview() -> Response:
+    return _submitted(services.preview, lambda result: 200)
 
 
 @bp.route("/run", methods=["POST"])
 @requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def run() -> Response:
-    kind = require_kind(request.form.get("kind"))
-    release = bool(request.form.get("release"))
-    upload = uploaded()
-    if upload is None:
-        return _page(kind, no_file(kind), release, status=422)
-    try:
-        result = services.run(kind, *upload, release=release)
-    except UploadRefused as exc:
-        return _page(kind, refused(kind, exc), release, status=exc.status)
-    return _page(kind, result, release, status=200 if result.valid else 422)
+    return _submitted(services.run, lambda result: 200 if result.valid else 422)
 
 
 @bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
