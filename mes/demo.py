@@ -29,6 +29,7 @@ from mes.routing.models import (
 )
 from mes.scheduling import services as scheduling
 from mes.scheduling.models import ScheduleStatus, ScheduleVersion
+from mes.shopfloor.models import LabourRecord
 
 DEMO_PASSWORD = "demo1234"
 
@@ -311,11 +312,21 @@ def _report(order_id: int, fraction_ops: float, worker_ids: list[int], rng: rand
                 m.id for m in s.scalars(select(Machine).where(Machine.work_center_id == op.work_center_id))
             ]
             machine_id = rng.choice(machines)
+            worker_id = rng.choice(worker_ids)
             op.machine_id = machine_id
             op.started_at = when.astimezone(dt.UTC)
-            when += dt.timedelta(minutes=float(op.setup_minutes) + float(op.run_minutes) * (good + scrap))
+            # The time the worker booked: the setup, then the run of the pieces reported.
+            for phase, minutes in (("setup", float(op.setup_minutes)), ("run", float(op.run_minutes) * (good + scrap))):
+                if minutes <= 0:
+                    continue
+                start, when = when, when + dt.timedelta(minutes=minutes)
+                began, ended = start.astimezone(dt.UTC), min(when.astimezone(dt.UTC), utcnow())
+                if began < ended:
+                    s.add(LabourRecord(user_id=worker_id, operation_id=op.id, machine_id=machine_id, phase=phase,
+                                       started_at=began, ended_at=ended,
+                                       minutes=Decimal((ended - began).total_seconds() / 60).quantize(Decimal("0.01"))))
             s.add(ProductionReport(operation_id=op.id, work_order_id=order.id, machine_id=machine_id,
-                                   user_id=rng.choice(worker_ids), good_qty=good, scrap_qty=scrap, source="terminal",
+                                   user_id=worker_id, good_qty=good, scrap_qty=scrap, source="terminal",
                                    reported_at=min(when.astimezone(dt.UTC), utcnow())))
             op.qty_good, op.qty_scrap = good, scrap
             if last_partial:
