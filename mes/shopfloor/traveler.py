@@ -19,6 +19,7 @@ from reportlab.pdfgen import canvas
 FONT = "STSong-Light"
 QR_SIZE = 24 * mm
 ROW = 30 * mm
+LINE = 5 * mm
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TravelerStep:
     work_center: str
     machines: str
     url: str
+    instructions: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,22 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float) -> None:
     renderPDF.draw(drawing, pdf, x, y)
 
 
+def _wrap(text: str, size: float, width: float) -> list[str]:
+    """Lines of ``text`` no wider than ``width``; breaks between any two characters, since Chinese
+    has no spaces to break at."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for char in paragraph:
+            if line and pdfmetrics.stringWidth(line + char, FONT, size) > width:
+                lines.append(line)
+                line = ""
+            line += char
+        if line.strip():
+            lines.append(line)
+    return lines
+
+
 def render(traveler: Traveler, labels: Mapping[str, str]) -> bytes:
     """The traveler as PDF bytes; ``labels`` are the headings in the reader's language."""
     _font()
@@ -63,7 +81,7 @@ def render(traveler: Traveler, labels: Mapping[str, str]) -> bytes:
 
     def header() -> float:
         pdf.setFont(FONT, 18)
-        pdf.drawString(15 * mm, height - 20 * mm, f"{labels['title']} · {traveler.number}")
+        pdf.drawString(15 * mm, height - 20 * mm, f"{labels['title']}   {traveler.number}")
         pdf.setFont(FONT, 11)
         pdf.drawString(15 * mm, height - 28 * mm, f"{labels['product']}: {traveler.product}")
         pdf.drawString(15 * mm, height - 34 * mm, f"{labels['quantity']}: {traveler.quantity}    "
@@ -72,18 +90,24 @@ def render(traveler: Traveler, labels: Mapping[str, str]) -> bytes:
         return height - 45 * mm
 
     y = header()
+    text_width = width - 45 * mm - QR_SIZE
     for step in traveler.steps:
-        if y - ROW < 15 * mm:
+        notes = _wrap(step.instructions, 10, text_width)
+        row = ROW + LINE * len(notes)
+        if y - row < 15 * mm:
             pdf.showPage()
             y = header()
-        pdf.rect(15 * mm, y - ROW, width - 30 * mm, ROW)
+        pdf.rect(15 * mm, y - row, width - 30 * mm, row)
         pdf.setFont(FONT, 14)
         pdf.drawString(20 * mm, y - 9 * mm, f"{step.seq}  {step.name}")
         pdf.setFont(FONT, 10)
         pdf.drawString(20 * mm, y - 16 * mm, f"{labels['work_center']}: {step.work_center}   {labels['machines']}: {step.machines}")
-        pdf.drawString(20 * mm, y - 23 * mm, f"{labels['good']}: ________   {labels['scrap']}: ________   {labels['signature']}: ____________")
-        _qr(pdf, step.url, width - 17 * mm - QR_SIZE, y - ROW + 3 * mm)
-        y -= ROW + 3 * mm
+        for n, note in enumerate(notes):
+            pdf.drawString(20 * mm, y - 16 * mm - LINE * (n + 1), note)
+        pdf.drawString(20 * mm, y - row + 7 * mm,
+                       f"{labels['good']}: ________   {labels['scrap']}: ________   {labels['signature']}: ____________")
+        _qr(pdf, step.url, width - 17 * mm - QR_SIZE, y - row + 3 * mm)
+        y -= row + 3 * mm
     pdf.showPage()
     pdf.save()
     return out.getvalue()

@@ -211,7 +211,7 @@ def traveler(order_id: int) -> Response:
         due=format_date(order.due_date, "medium"), customer=order.customer or "",
         steps=[travelers.TravelerStep(
             op.seq, op.name, op.work_center.name, ", ".join(m.machine.code for m in op.machines) or _("any"),
-            url_for("shopfloor.operation", operation_id=op.id, _external=True),
+            url_for("shopfloor.operation", operation_id=op.id, _external=True), op.instructions or "",
         ) for op in order.operations if op.status != OperationStatus.SKIPPED],
     )
     labels = {"title": _("Job traveler"), "product": _("Product"), "quantity": _("Quantity"), "due": _("Due date"),
