@@ -79,7 +79,7 @@ def _page(kind: Kind, result: ImportResult | None = None, release: bool = False,
 
 
 @bp.route("/")
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def page() -> Response:
     kinds = allowed_kinds()
     wanted = request.args.get("kind")
@@ -102,19 +102,19 @@ def _submitted(step: Callable[..., ImportResult], status_of: Callable[[ImportRes
 
 
 @bp.route("/preview", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def preview() -> Response:
     return _submitted(services.preview, lambda result: 200)
 
 
 @bp.route("/run", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def run() -> Response:
     return _submitted(services.run, lambda result: 200 if result.valid else 422)
 
 
-@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders", users):kind>.<any(csv, xlsx):fmt>')
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""
     chosen = require_kind(kind)
@@ -124,9 +124,9 @@ def template(kind: str, fmt: str) -> Response:
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
 
 
-@bp.route('/export/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>'
+@bp.route('/export/<any(calendars, "work-centers", machines, families, products, routings, "work-orders", users):kind>'
           '.<any(csv, xlsx):fmt>')
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def export(kind: str, fmt: str) -> Response:
     """The plant's records in the import template's columns, to edit in Excel and import again
     (master data only: routings and orders are not exported this way)."""
