@@ -113,8 +113,8 @@ def run() -> Response:
     return _submitted(services.run, lambda result: 200 if result.valid else 422)
 
 
-@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders", users):kind>.<any(csv, xlsx):fmt>')
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
+@bp.route('/template/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>.<any(csv, xlsx):fmt>')
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def template(kind: str, fmt: str) -> Response:
     """A file with the header row and example rows, headers in the user's language."""
     chosen = require_kind(kind)
@@ -124,9 +124,9 @@ def template(kind: str, fmt: str) -> Response:
                      download_name=f"{chosen.value}-template.{fmt}", max_age=0)
 
 
-@bp.route('/export/<any(calendars, "work-centers", machines, families, products, routings, "work-orders", users):kind>'
+@bp.route('/export/<any(calendars, "work-centers", machines, families, products, routings, "work-orders"):kind>'
           '.<any(csv, xlsx):fmt>')
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
 def export(kind: str, fmt: str) -> Response:
     """The plant's records in the import template's columns, to edit in Excel and import again
     (master data only: routings and orders are not exported this way)."""
@@ -137,3 +137,17 @@ def export(kind: str, fmt: str) -> Response:
     body = templates.export_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
                      download_name=f"{chosen.value}.{fmt}", max_age=0)
+
+
+@bp.route("/template/users.<any(csv, xlsx):fmt>")
+@requires(Permission.ADMIN)
+def users_template(fmt: str) -> Response:
+    """The users' template (an administrator's import, apart from the plant's kinds)."""
+    return template("users", fmt)
+
+
+@bp.route("/export/users.<any(csv, xlsx):fmt>")
+@requires(Permission.ADMIN)
+def users_export(fmt: str) -> Response:
+    """The plant's users in the template's columns, without badges, PINs or passwords."""
+    return export("users", fmt)
