@@ -76,26 +76,37 @@ def _apply(user: User, data: UserInput) -> None:
         user.role_rows.append(UserRole(role=role.value))
 
 
+def create_user_in(s: Session, data: UserInput) -> int:
+    """Create a user inside the caller's transaction (an import of many users at once)."""
+    _check_unique(s, data, None)
+    user = User(username="", display_name="", session_version=1)
+    _apply(user, data)
+    s.add(user)
+    s.flush()
+    return user.id
+
+
 def create_user(data: UserInput) -> int:
     with transaction() as s:
-        _check_unique(s, data, None)
-        user = User(username="", display_name="", session_version=1)
-        _apply(user, data)
-        s.add(user)
-        s.flush()
-        return user.id
+        return create_user_in(s, data)
+
+
+def update_user_in(s: Session, user_id: int, data: UserInput) -> None:
+    """Update a user inside the caller's transaction; an empty password, badge or PIN keeps the old one."""
+    user = s.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    if user_id == current_actor().user_id and (Role.ADMIN not in data.roles or not data.active):
+        # Nobody would be left to undo it.
+        raise Conflict(_l("You cannot remove your own administrator role or deactivate yourself."))
+    _check_unique(s, data, user_id)
+    _apply(user, data)
+    s.flush()
 
 
 def update_user(user_id: int, data: UserInput) -> None:
     with transaction() as s:
-        user = s.get(User, user_id)
-        if user is None:
-            raise NotFound()
-        if user_id == current_actor().user_id and (Role.ADMIN not in data.roles or not data.active):
-            # Nobody would be left to undo it.
-            raise Conflict(_l("You cannot remove your own administrator role or deactivate yourself."))
-        _check_unique(s, data, user_id)
-        _apply(user, data)
+        update_user_in(s, user_id, data)
 
 
 def log_out_everywhere(user_id: int) -> None:

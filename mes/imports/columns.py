@@ -18,6 +18,7 @@ class Kind(enum.StrEnum):
     PRODUCTS = "products"
     ROUTINGS = "routings"
     WORK_ORDERS = "work-orders"
+    USERS = "users"
 
     @property
     def label(self) -> str:
@@ -26,6 +27,8 @@ class Kind(enum.StrEnum):
     @property
     def permission(self) -> Permission:
         """What a user needs to import this kind (a planner may edit orders but not routings)."""
+        if self == Kind.USERS:
+            return Permission.ADMIN
         if self in PLANT_KINDS:
             return Permission.SCHEDULE
         return Permission.EDIT_ROUTINGS if self in (Kind.ROUTINGS, Kind.FAMILIES, Kind.PRODUCTS) else Permission.EDIT_ORDERS
@@ -33,11 +36,11 @@ class Kind(enum.StrEnum):
 
 #: Master data of the plant itself: matched by code, so a file both creates and updates.
 PLANT_KINDS = (Kind.WORK_CENTERS, Kind.CALENDARS, Kind.MACHINES)
-MASTER_KINDS = (*PLANT_KINDS, Kind.FAMILIES, Kind.PRODUCTS)
+MASTER_KINDS = (*PLANT_KINDS, Kind.FAMILIES, Kind.PRODUCTS, Kind.USERS)
 
 KIND_LABELS = {Kind.ROUTINGS: _l("Routings"), Kind.WORK_ORDERS: _l("Work orders"), Kind.WORK_CENTERS: _l("Work centers"),
                Kind.CALENDARS: _l("Shift calendars"), Kind.MACHINES: _l("Machines"), Kind.FAMILIES: _l("Product families"),
-               Kind.PRODUCTS: _l("Products")}
+               Kind.PRODUCTS: _l("Products"), Kind.USERS: _l("Users")}
 
 
 @dataclass(frozen=True)
@@ -126,5 +129,16 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
         Column("priority", False, ("优先级",), _l("low, normal, high or urgent (低, 普通, 高, 紧急).")),
         Column("customer", False, ("客户", "客户名称"), _l("Customer.")),
         Column("note", False, ("备注", "notes"), _l("Note.")),
+    ),
+    Kind.USERS: (
+        Column("username", True, ("用户名", "账号", "login"), _l("Username: letters, digits and . _ - @.")),
+        Column("display_name", True, ("姓名", "名称", "name"), _l("Name.")),
+        Column("roles", True, ("角色", "role"),
+               _l("Roles, separated by commas: worker, planner, quality, owner, admin (操作工, 计划员, 质检, 老板, 管理员).")),
+        Column("employee_no", False, ("工号", "员工编号", "employee_number"), _l("Employee number (to log in with a PIN).")),
+        Column("badge", False, ("工卡", "卡号", "badge_code"), _l("Badge code; empty keeps the user's badge.")),
+        Column("pin", False, ("PIN码", "密码PIN"), _l("PIN of 4 to 8 digits; empty keeps the user's PIN.")),
+        Column("language", False, ("语言", "locale"), _l("en or zh_CN; empty: the plant's language.")),
+        Column("active", False, ("启用", "是否启用"), _l("Active: yes or no; empty: yes.")),
     ),
 }

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from mes.core import audit
 from mes.core.db import session, transaction
-from mes.imports import plant, routings, work_orders
+from mes.imports import plant, routings, users, work_orders
 from mes.imports.columns import MASTER_KINDS, Kind
 from mes.imports.reading import Table, read_file
-from mes.imports.results import ImportResult, row_error
+from mes.imports.results import ImportResult, RowError, row_error
 from mes.imports.rows import Rollback
 
 Plan = routings.Plan | work_orders.Plan
@@ -41,6 +41,10 @@ def _write(s: Session, table: Table, plan: Plan, release: bool, filename: str) -
     return work_orders.write(s, table, plan, release, filename)
 
 
+def _apply_master(s: Session, table: Table) -> tuple[list[RowError], list[dict[str, Any]]]:
+    return users.apply(s, table) if table.kind == Kind.USERS else plant.apply(s, table)
+
+
 class _DryRun(Exception):
     def __init__(self, result: ImportResult) -> None:
         super().__init__("dry run")
@@ -52,7 +56,7 @@ def _plant_preview(table: Table) -> ImportResult:
     exactly what the import would create and change."""
     try:
         with transaction() as s:
-            errors, lines = plant.apply(s, table)
+            errors, lines = _apply_master(s, table)
             raise _DryRun(ImportResult(table.kind, errors=errors, created=[] if errors else lines))
     except _DryRun as exc:
         return exc.result
@@ -81,7 +85,7 @@ def run(kind: Kind, filename: str, data: bytes, release: bool = False) -> Import
     try:
         with transaction() as s, audit.reason(audit.keyed_reason("imported_from", file=name)):
             if kind in MASTER_KINDS:
-                errors, created = plant.apply(s, table)
+                errors, created = _apply_master(s, table)
                 if errors:
                     raise Rollback(errors)
             else:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mes.core.clock import plant_today
 from mes.core.db import session
+from mes.core.models import User
 from mes.imports.columns import COLUMNS, Kind
 from mes.imports.reading import column_letter
 from mes.machines.models import Machine, MachineStatus, WorkCalendar, WorkCenter
@@ -126,8 +127,15 @@ def _product_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
     return [{"code": "FL-100", "name": "法兰 DN100" if chinese else "Flange DN100", "family": "FL", "drawing": "FL-100-01"}]
 
 
+def _user_rows(today: dt.date, chinese: bool) -> list[dict[str, Any]]:
+    yes = "是" if chinese else "yes"
+    return [{"username": "li.ming", "display_name": "李明" if chinese else "Li Ming",
+             "roles": "操作工" if chinese else "worker", "employee_no": "E-2001", "badge": "B-2001", "pin": "2468",
+             "language": "zh_CN", "active": yes}]
+
+
 PLANT_EXAMPLES = {Kind.CALENDARS: _calendar_rows, Kind.WORK_CENTERS: _work_center_rows, Kind.MACHINES: _machine_rows,
-                  Kind.FAMILIES: _family_rows, Kind.PRODUCTS: _product_rows}
+                  Kind.FAMILIES: _family_rows, Kind.PRODUCTS: _product_rows, Kind.USERS: _user_rows}
 
 
 def _yes_no(value: bool, chinese: bool) -> str:
@@ -163,6 +171,13 @@ def export_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], list[
                          "data_connection": _yes_no(m.has_data_connection, chinese),
                          "speed_factor": float(m.speed_factor), "calendar": m.calendar.code if m.calendar else "",
                          "status": m.status.value})
+    elif kind == Kind.USERS:
+        # Badges and PINs are kept only as digests: the export leaves those cells empty, which
+        # an import reads as "keep the user's one".
+        for u in s.scalars(select(User).order_by(User.username)):
+            rows.append({"username": u.username, "display_name": u.display_name,
+                         "roles": ", ".join(sorted(r.role for r in u.role_rows)), "employee_no": u.employee_no or "",
+                         "badge": "", "pin": "", "language": u.locale or "", "active": _yes_no(u.active, chinese)})
     elif kind == Kind.PRODUCTS:
         for p in s.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code)):
             rows.append({"code": p.code, "name": p.name, "family": p.family.code, "drawing": p.drawing or ""})

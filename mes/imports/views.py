@@ -79,7 +79,7 @@ def _page(kind: Kind, result: ImportResult | None = None, release: bool = False,
 
 
 @bp.route("/")
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def page() -> Response:
     kinds = allowed_kinds()
     wanted = request.args.get("kind")
@@ -102,13 +102,13 @@ def _submitted(step: Callable[..., ImportResult], status_of: Callable[[ImportRes
 
 
 @bp.route("/preview", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def preview() -> Response:
     return _submitted(services.preview, lambda result: 200)
 
 
 @bp.route("/run", methods=["POST"])
-@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS)
+@requires(Permission.EDIT_ROUTINGS, Permission.EDIT_ORDERS, Permission.ADMIN)
 def run() -> Response:
     return _submitted(services.run, lambda result: 200 if result.valid else 422)
 
@@ -137,3 +137,17 @@ def export(kind: str, fmt: str) -> Response:
     body = templates.export_file(chosen, fmt, chinese=bool(locale and locale.language == "zh"))
     return send_file(io.BytesIO(body), mimetype=MIMETYPES[fmt], as_attachment=True,
                      download_name=f"{chosen.value}.{fmt}", max_age=0)
+
+
+@bp.route("/template/users.<any(csv, xlsx):fmt>")
+@requires(Permission.ADMIN)
+def users_template(fmt: str) -> Response:
+    """The users' template (an administrator's import, apart from the plant's kinds)."""
+    return template("users", fmt)
+
+
+@bp.route("/export/users.<any(csv, xlsx):fmt>")
+@requires(Permission.ADMIN)
+def users_export(fmt: str) -> Response:
+    """The plant's users in the template's columns, without badges, PINs or passwords."""
+    return export("users", fmt)
