@@ -10,6 +10,8 @@ from typing import Any
 
 from flask_babel import LazyString, lazy_gettext as _l
 
+from mes.core.i18n import format_moment
+
 
 class DomainError(Exception):
     """A user-caused error. ``message`` is a (lazy) translatable string with ``%(name)s`` fields."""
@@ -80,9 +82,7 @@ class StaleEdit(Conflict):
     code = "stale"
 
     def __init__(self, changed_by: str, changed_at: dt.datetime | None) -> None:
-        from flask_babel import format_datetime
-
-        when = format_datetime(changed_at) if changed_at else "?"
+        when = format_moment(changed_at) if changed_at else "?"
         super().__init__(
             _l("This record was changed by %(who)s at %(when)s. Reload it and apply your change again."),
             who=changed_by,

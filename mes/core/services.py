@@ -1,12 +1,13 @@
 """Logging in (password, badge, PIN) with throttling, and a user's own account settings."""
 from __future__ import annotations
 
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from mes.core import sessions, throttle
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import DomainError, ValidationError
+from mes.core.i18n import format_moment
 from mes.core.models import KioskDevice, Role, User
 from mes.core.security import badge_digest, check_secret, hash_secret, identifier, legacy_badge_digest
 
@@ -22,7 +23,7 @@ class LoginLocked(DomainError):
     code = "login_locked"
 
     def __init__(self, until) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(_l("Too many failed attempts. Try again after %(time)s."), time=format_datetime(until, "short"))
+        super().__init__(_l("Too many failed attempts. Try again after %(time)s."), time=format_moment(until))
 
 
 def _guard(limits: list[throttle.Limit]) -> None:
