@@ -3,7 +3,11 @@ change machines and times, skip, restore, re-order. Started or finished work is 
 every change needs a reason, which the audit log keeps."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from mes.core import audit
 from mes.core.db import transaction
@@ -21,6 +25,16 @@ def _changeable(order: WorkOrder) -> None:
     lifecycle.expect(order.status, Action.CHANGE_OPERATIONS)
     if order.status == WorkOrderStatus.DRAFT or not order.operations:
         raise InvalidTransition(_l("Release the order first; until then it follows its product's routing."))
+
+
+@contextlib.contextmanager
+def _changing(order_id: int, expected_version: int | None, reason: str | None) -> Iterator[tuple[Session, WorkOrder]]:
+    """One change to an order's remaining operations: its reason (audited), its transaction, the
+    order locked at the version the planner saw and in a state that allows the change."""
+    with audit.reason(require_reason(reason)), transaction() as s:
+        order = load(s, order_id, expected_version)
+        _changeable(order)
+        yield s, order
 
 
 def _refuse_started(op: Operation) -> None:
@@ -45,10 +59,7 @@ def _check_order_graph(order: WorkOrder) -> None:
 def insert_operation(order_id: int, expected_version: int | None, data: OperationInput, seq: int | None,
                      reason: str | None) -> int:
     """Add an operation (e.g. rework) to a released order. ``seq`` places it; by default last."""
-    why = require_reason(reason)
-    with audit.reason(why), transaction() as s:
-        order = load(s, order_id, expected_version)
-        _changeable(order)
+    with _changing(order_id, expected_version, reason) as (s, order):
         op = operations.add(s, order, data, seq, Operation, OperationMachine, edge_maker(order))
         _check_order_graph(order)
         touch(order)
@@ -58,10 +69,7 @@ def insert_operation(order_id: int, expected_version: int | None, data: Operatio
 def change_operation(order_id: int, operation_id: int, expected_version: int | None, data: OperationInput,
                      reason: str | None) -> None:
     """Change a not-yet-started operation: machines, times, instructions, predecessors."""
-    why = require_reason(reason)
-    with audit.reason(why), transaction() as s:
-        order = load(s, order_id, expected_version)
-        _changeable(order)
+    with _changing(order_id, expected_version, reason) as (s, order):
         op = operations.find(order, operation_id)
         _refuse_started(op)
         if op.status == OperationStatus.SKIPPED:
@@ -73,10 +81,7 @@ def change_operation(order_id: int, operation_id: int, expected_version: int | N
 
 def skip_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
     """Leave out an operation that has not started (e.g. no painting for this lot)."""
-    why = require_reason(reason)
-    with audit.reason(why), transaction() as s:
-        order = load(s, order_id, expected_version)
-        _changeable(order)
+    with _changing(order_id, expected_version, reason) as (s, order):
         op = operations.find(order, operation_id)
         _refuse_started(op)
         if op.status == OperationStatus.SKIPPED:
@@ -89,10 +94,7 @@ def skip_operation(order_id: int, operation_id: int, expected_version: int | Non
 
 
 def restore_operation(order_id: int, operation_id: int, expected_version: int | None, reason: str | None) -> None:
-    why = require_reason(reason)
-    with audit.reason(why), transaction() as s:
-        order = load(s, order_id, expected_version)
-        _changeable(order)
+    with _changing(order_id, expected_version, reason) as (s, order):
         op = operations.find(order, operation_id)
         if op.status != OperationStatus.SKIPPED:
             return
@@ -105,10 +107,7 @@ def restore_operation(order_id: int, operation_id: int, expected_version: int | 
 def move_operation(order_id: int, operation_id: int, expected_version: int | None, direction: int,
                    reason: str | None) -> None:
     """Swap a pending operation with its neighbour in sequence; started ones stay where they are."""
-    why = require_reason(reason)
-    with audit.reason(why), transaction() as s:
-        order = load(s, order_id, expected_version)
-        _changeable(order)
+    with _changing(order_id, expected_version, reason) as (s, order):
         if operations.swap_with_neighbour(s, order, operation_id, direction, guard=_refuse_started):
             _check_order_graph(order)
             touch(order)
