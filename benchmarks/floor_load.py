@@ -1,10 +1,15 @@
 """Shop-floor load: 30 simulated tablets report pieces for 60 s against a live server (waitress,
 as `mes run` serves it) on a temporary SQLite database (or MES_DATABASE_URL). Two tablets share
 each operation; one tap in ten is sent twice with the same key (a double tap or a resend).
+Each tablet waits ``--think`` seconds (jittered ±50 %) between taps: a worker keys a quantity in
+and taps at most about once a second, so 30 tablets at 1 s is far more than a real shop sends;
+``--think 0`` sends back to back and measures what the server can take (latency then only says
+how long the queue of 30 is).
 At the end every operation must have exactly the pieces of the reports the server accepted,
 once each, and never more than the order quantity. Prints throughput and latency percentiles.
 
     .venv/bin/python benchmarks/floor_load.py --tablets 30 --seconds 60
+    .venv/bin/python benchmarks/floor_load.py --tablets 30 --seconds 60 --think 0
 """
 from __future__ import annotations
 
@@ -42,6 +47,7 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--quantity", type=int, default=400)
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between one tablet's taps")
     args = parser.parse_args()
 
     from waitress.server import create_server
@@ -110,6 +116,8 @@ def main() -> None:
             key = uuid.uuid4().hex
             good = rng.randint(1, 3)
             sends = 2 if rng.random() < 0.1 else 1
+            if args.think:
+                time.sleep(args.think * rng.uniform(0.5, 1.5))
             first_accepted = False
             for _ in range(sends):
                 status, seconds = _post(f"{base}/{op}/report", token, key, {"good": good})
@@ -142,7 +150,7 @@ def main() -> None:
                 print(f"operation {op_id}: total {op.qty_good}, reports {reported}, accepted {accepted[op_id]}")
     latencies.sort()
     p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else 0.0
-    print(f"{args.tablets} tablets, {elapsed:.1f} s, {len(latencies)} requests ({len(latencies) / elapsed:.1f}/s), "
+    print(f"{args.tablets} tablets (a tap every {args.think:g} s), {elapsed:.1f} s, {len(latencies)} requests ({len(latencies) / elapsed:.1f}/s), "
           f"statuses {dict(sorted(statuses.items()))}")
     print(f"latency median {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
           f"max {latencies[-1] * 1000:.0f} ms")

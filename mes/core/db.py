@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode with a busy timeout and foreign keys on every connection; its write
 transactions start with ``BEGIN IMMEDIATE`` so that a read-then-write waits for the lock instead
-of failing with "database is locked". PostgreSQL is used when ``MES_DATABASE_URL`` says so.
+of failing with "database is locked", and its reads run without a transaction so that no old
+snapshot keeps the WAL from being checkpointed. PostgreSQL is used when ``MES_DATABASE_URL`` says so.
 """
 from __future__ import annotations
 
@@ -117,8 +118,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get("mes_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        # Reads open no transaction: each statement sees the latest commit and lets go of its
+        # snapshot when it ends. A read transaction held across a request (a view reads, a
+        # service writes, the view renders) would keep every checkpoint from finishing: the
+        # WAL would grow without end and each commit would pay a sync of it.
+        if conn.get_execution_options().get("mes_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -102,3 +102,23 @@ def test_failed_transaction_saves_nothing(app):
             raise RuntimeError("boom")
     with get_db().read_session() as s:
         assert s.scalar(select(WorkCenter).where(WorkCenter.code == "HALF")) is None
+
+
+def test_a_read_left_open_does_not_keep_the_wal_from_being_checkpointed(app):
+    """A request reads (its session stays open until the request ends) while writes commit: the
+    read must not pin an old snapshot, or no checkpoint could finish, the WAL would grow without
+    end and every commit would pay a sync of it."""
+    from mes.core.db import session
+
+    db = get_db()
+    if db.dialect != "sqlite":
+        pytest.skip("WAL checkpoints are SQLite's")
+    with transaction() as s:
+        s.add(WorkCenter(code="WC", name="Cell"))
+    assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell"
+    with db.transaction() as s:  # another request's write, the read session still open
+        s.scalar(select(WorkCenter).where(WorkCenter.code == "WC")).name = "Cell 2"
+    with db.engine.connect() as conn:
+        busy, _frames, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    assert busy == 0
+    assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell 2"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from mes.core.db import session
 from mes.imports import services, templates
 from mes.imports.columns import Kind
-from mes.machines.models import CalendarException, Machine, MachineStatus, WorkCalendar, WorkCenter
+from mes.machines.models import CalendarException, Machine, WorkCalendar, WorkCenter
 from mes.routing.models import ProductFamily
 
 from tests.imports.test_import import csv_bytes
