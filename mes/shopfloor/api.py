@@ -1,4 +1,4 @@
-"""JSON API of the shop floor: start, pause, resume, report and finish an operation (for
+"""JSON API of the shop floor: start, pause, resume, report, finish an operation and enter time (for
 machine-side terminals and integrations). Send an ``Idempotency-Key`` header: a retry with the
 same key returns the first answer and counts nothing twice."""
 from __future__ import annotations
@@ -33,6 +33,14 @@ class QuantitySchema(ma.Schema):
     good = Count(min=0, max=9_999_999, load_default=0)
     scrap = Count(min=0, max=9_999_999, load_default=0)
     scrap_reason_id = Id(load_default=None, allow_none=True)
+
+
+class TimeSchema(QuantitySchema):
+    phase = ma.fields.String(load_default=services.RUN, validate=ma.validate.OneOf(services.PHASES))
+    minutes = Count(min=1, max=services.MAX_MINUTES, required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    ended_at = ma.fields.AwareDateTime(load_default=None, allow_none=True,
+                                       metadata={"description": "When the work ended (ISO 8601 with offset); now if left out."})
 
 
 
@@ -87,3 +95,16 @@ def report(data: dict[str, Any], operation_id: int) -> Any:
 def finish(data: dict[str, Any], operation_id: int) -> Any:
     return _answer(services.finish(current_principal().id, _key(), operation_id, data["good"], data["scrap"],
                                    data["scrap_reason_id"]))
+
+
+@blp.route("/operations/<int:operation_id>/time", methods=["POST"])
+@token_required(Permission.SHOPFLOOR)
+@blp.arguments(TimeSchema)
+@blp.doc(parameters=_KEY_DOC)
+def book_time(data: dict[str, Any], operation_id: int) -> Any:
+    """Minutes (and pieces) entered after the fact, with a reason; the period must not already be booked."""
+    body = services.book_time(current_principal().id, _key(), operation_id, data["phase"], data["minutes"], data["good"],
+                              data["scrap"], data["scrap_reason_id"], data["reason"], data["ended_at"])
+    response = _answer(body)
+    response.status_code = 201
+    return response

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, joinedload
 from mes.core import audit, idempotency
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import Conflict, InvalidTransition, NotFound, ValidationError
+from mes.core.i18n import format_moment
 from mes.core.locking import touch
 from mes.core.models import KioskDevice, User
 from mes.machines.models import Machine, MachineDowntime, MachineStatus, Reason, ReasonKind
@@ -78,12 +79,21 @@ class DispatchPage:
     pages: int
 
 
+def _edges(order: WorkOrder) -> list[tuple[int, int]]:
+    return graph.bypass(graph.effective_edges(operations.nodes(order)),
+                        {o.id for o in order.operations if o.status == OS.SKIPPED})
+
+
 def predecessors(order: WorkOrder, op: Operation) -> list[Operation]:
     """The operations ``op`` waits for (skipped steps bypassed)."""
     by_id = {o.id: o for o in order.operations}
-    edges = graph.bypass(graph.effective_edges(operations.nodes(order)),
-                         {o.id for o in order.operations if o.status == OS.SKIPPED})
-    return [by_id[p] for p, q in edges if q == op.id]
+    return [by_id[p] for p, q in _edges(order) if q == op.id]
+
+
+def successors(order: WorkOrder, op: Operation) -> list[Operation]:
+    """The operations that wait for ``op`` (skipped steps bypassed)."""
+    by_id = {o.id: o for o in order.operations}
+    return [by_id[q] for p, q in _edges(order) if p == op.id]
 
 
 def _upstream(preds: list[Operation]) -> list[quantities.Upstream]:
@@ -503,9 +513,27 @@ def finish(user_id: int, key: str | None, op_id: int, good: int = 0, scrap: int 
                 {"op": op_id, "good": good, "scrap": scrap, "reason": scrap_reason_id}, work)
 
 
+def booked_between(s: Session, user_id: int, start: dt.datetime, end: dt.datetime) -> Decimal:
+    """Minutes of ``[start, end)`` the worker already has booked (records prorated by their
+    overlap, the time on open clocks in full): with the split rule a worker's bookings never add
+    up to more than the time that passed."""
+    busy = Decimal(0)
+    for rec in s.scalars(select(LabourRecord).where(
+            LabourRecord.user_id == user_id, LabourRecord.started_at < end, LabourRecord.ended_at > start)):
+        span = (rec.ended_at - rec.started_at).total_seconds()
+        if span > 0:
+            overlap = (min(end, rec.ended_at) - max(start, rec.started_at)).total_seconds()
+            busy += rec.minutes * Decimal(overlap / span)
+    clocked = s.scalar(select(func.min(LabourClock.started_at)).where(LabourClock.user_id == user_id))
+    if clocked is not None and clocked < end:
+        busy += Decimal((end - max(start, clocked)).total_seconds() / 60)
+    return busy
+
+
 def book_time(user_id: int, key: str | None, op_id: int, phase: str, minutes: int, good: int, scrap: int,
-              scrap_reason_id: int | None, reason: str | None) -> dict[str, Any]:
-    """Minutes (and pieces) a worker enters after the fact, with a reason."""
+              scrap_reason_id: int | None, reason: str | None, ended_at: dt.datetime | None = None) -> dict[str, Any]:
+    """Minutes (and pieces) a worker enters after the fact, with a reason: the work ended at
+    ``ended_at`` (now if not given) and took ``minutes``; that period must not already be booked."""
     why = (reason or "").strip()
     errors: dict[str, list] = {}
     if not why:
@@ -516,6 +544,8 @@ def book_time(user_id: int, key: str | None, op_id: int, phase: str, minutes: in
         errors["phase"] = [_l("Unknown phase.")]
     if not 1 <= minutes <= MAX_MINUTES:
         errors["minutes"] = [_l("Between %(min)s and %(max)s minutes.", min=1, max=MAX_MINUTES)]
+    if ended_at is not None and ended_at > utcnow() + dt.timedelta(minutes=1):
+        errors["ended_at"] = [_l("The work cannot end in the future.")]
     if errors:
         raise ValidationError(fields=errors)
 
@@ -523,14 +553,22 @@ def book_time(user_id: int, key: str | None, op_id: int, phase: str, minutes: in
         op, order = _lock(s, op_id)
         _order_open(order)
         if op.status == OS.PENDING or op.status == OS.SKIPPED:
-            raise InvalidTransition(_l("Start the operation before reporting on it."))
+            raise InvalidTransition(_l("Start the operation before booking time on it."))
+        end = ended_at or utcnow()
+        start = end - dt.timedelta(minutes=minutes)
+        busy = booked_between(s, user_id, start, end)
+        if busy >= 1:
+            message = _l("You already have %(n)s minutes booked between %(start)s and %(end)s.",
+                         n=int(busy), start=format_moment(start), end=format_moment(end))
+            raise ValidationError(message, fields={"minutes": [message]})
         s.add(LabourRecord(user_id=user_id, operation_id=op.id, machine_id=op.machine_id, phase=phase,
-                           minutes=Decimal(minutes), source="manual", reason=why))
+                           started_at=start, ended_at=end, minutes=Decimal(minutes), source="manual", reason=why))
         _report(s, user_id, op, order, good, scrap, scrap_reason_id, source="manual", reason=why, allow_empty=True)
         return 201, {"operation_id": op.id}
 
     return _run(user_id, key, "floor.time", {"op": op_id, "phase": phase, "minutes": minutes, "good": good,
-                                             "scrap": scrap, "reason": why, "scrap_reason": scrap_reason_id}, work)
+                                             "scrap": scrap, "reason": why, "scrap_reason": scrap_reason_id,
+                                             "ended_at": ended_at.isoformat() if ended_at else None}, work)
 
 
 def correct(user_id: int, key: str | None, report_id: int, reason: str | None) -> dict[str, Any]:
@@ -560,6 +598,12 @@ def correct(user_id: int, key: str | None, report_id: int, reason: str | None) -
         with audit.reason(why):
             op.qty_good -= original.good_qty
             op.qty_scrap -= original.scrap_qty
+        for later in successors(order, op):
+            # Pieces a later operation already worked on cannot be taken back from under it.
+            if later.qty_good + later.qty_scrap > allowed_quantity(order, later):
+                raise InvalidTransition(_l(
+                    "Operation %(seq)s %(name)s has already reported pieces made from these; "
+                    "reverse its reports first.", seq=later.seq, name=later.name))
         s.flush()
         return 201, {"report_id": row.id}
 

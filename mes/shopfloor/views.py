@@ -2,6 +2,7 @@
 action form carries the idempotency key it was drawn with (``request_key``)."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from flask_babel import format_date, get_locale, gettext as _, lazy_gettext as _
 from flask_login import current_user
 
 from mes.core.auth import Permission, authorize, can, policy, requires
+from mes.core.clock import plant_now
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
 from mes.core.inputs import query_int, to_int
@@ -160,13 +162,34 @@ def finish(operation_id: int) -> Response:
     return _act(operation_id, services.finish, _pieces("good"), _pieces("scrap"), to_int(request.form.get("scrap_reason_id")))
 
 
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def _ended_at() -> dt.datetime | None:
+    """When after-the-fact work ended, typed as the plant's clock time (empty: now). A time
+    later than now is yesterday's: a night shift booking its last hours after midnight."""
+    raw = (request.form.get("ended") or "").strip()
+    if not raw:
+        return None
+    match = _CLOCK.fullmatch(raw)
+    if not match:
+        message = _l("Enter the time as hours:minutes, e.g. 14:30.")
+        raise ValidationError(message, fields={"ended": [message]})
+    now = plant_now()
+    moment = now.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
+    if moment > now:
+        moment -= dt.timedelta(days=1)
+    return moment.astimezone(dt.UTC)
+
+
 @bp.route("/operations/<int:operation_id>/time", methods=["POST"])
 @requires(Permission.SHOPFLOOR)
 def book_time(operation_id: int) -> Response:
     """Minutes and pieces entered after the fact, with a reason."""
     minutes = _pieces("minutes")
     return _act(operation_id, services.book_time, request.form.get("phase", services.RUN), minutes,
-                _pieces("good"), _pieces("scrap"), to_int(request.form.get("scrap_reason_id")), request.form.get("reason"))
+                _pieces("good"), _pieces("scrap"), to_int(request.form.get("scrap_reason_id")), request.form.get("reason"),
+                _ended_at())
 
 
 @bp.route("/operations/<int:operation_id>/reports")

@@ -104,3 +104,57 @@ def test_same_key_from_two_connections_at_once_counts_once(app, users, plant, ma
     # The repeated key once (3) and one of the two tablets (6); the other tablet is refused.
     assert (good, count) == (9, 2), statuses
     assert sorted(statuses).count(201) >= 2 and 422 in statuses and all(s < 500 for s in statuses), statuses
+
+
+def test_time_entered_after_the_fact_through_the_api(client, users, plant, make_order):
+    import datetime as dt
+
+    from mes.core.db import utcnow
+    from mes.shopfloor.models import LabourRecord
+
+    order = make_order(quantity=5)
+    op_id = order.operations[0].id
+    auth = {"Authorization": f"Bearer {admin.create_token(users['worker'], 'terminal')}"}
+    url = f"/api/v1/floor/operations/{op_id}"
+    assert client.post(f"{url}/time", json={"minutes": 30, "reason": "forgot"}, headers=auth).status_code == 409  # not started
+    assert client.post(f"{url}/start", json={"phase": "run", "machine_id": plant.old}, headers=auth).status_code == 200
+    two_hours_ago = (utcnow() - dt.timedelta(hours=2)).replace(microsecond=0)
+    body = {"minutes": 30, "good": 2, "reason": "forgot to tap", "ended_at": two_hours_ago.isoformat()}
+    headers = auth | {"Idempotency-Key": "time-1"}
+    assert client.post(f"{url}/time", json=body, headers=headers).status_code == 201
+    assert client.post(f"{url}/time", json=body, headers=headers).status_code == 201  # a resend: booked once
+    # The same half hour again (another key) is already booked; so is a period overlapping it.
+    r = client.post(f"{url}/time", json=body, headers=auth)
+    assert r.status_code == 422 and "minutes" in r.json["errors"]
+    overlap = body | {"ended_at": (two_hours_ago + dt.timedelta(minutes=20)).isoformat()}
+    assert client.post(f"{url}/time", json=overlap, headers=auth).status_code == 422
+    for bad in ({"minutes": 0, "reason": "x"}, {"minutes": 30}, {"minutes": 30, "reason": "x", "ended_at": "yesterday"},
+                {"minutes": 30, "reason": "x", "ended_at": (utcnow() + dt.timedelta(hours=1)).isoformat()},
+                {"minutes": 30, "reason": "x", "good": 6}):
+        assert client.post(f"{url}/time", json=bad, headers=auth).status_code == 422, bad
+    session().rollback()
+    rows = session().scalars(select(LabourRecord).where(LabourRecord.source == "manual")).all()
+    assert [(r.minutes, r.ended_at.replace(tzinfo=None) if r.ended_at.tzinfo is None else r.ended_at) for r in rows] \
+        and len(rows) == 1 and rows[0].minutes == 30
+    assert session().get(Operation, op_id).qty_good == 2
+    # The hour before it is free.
+    earlier = body | {"ended_at": (two_hours_ago - dt.timedelta(minutes=30)).isoformat()}
+    assert client.post(f"{url}/time", json=earlier, headers=auth).status_code == 201
+
+
+def test_time_on_the_card_takes_the_clock_time_it_ended(as_role, users, plant, make_order):
+    import uuid
+
+    from mes.shopfloor import services
+    from mes.shopfloor.models import LabourRecord
+
+    order = make_order()
+    op_id = order.operations[0].id
+    services.start(users["worker"], uuid.uuid4().hex, op_id, "run", plant.old)
+    worker = as_role("worker")
+    form = {"minutes": "15", "phase": "run", "reason": "entered later", "request_key": uuid.uuid4().hex}
+    assert worker.post(f"/floor/operations/{op_id}/time", data=form | {"ended": "25:00"}).status_code == 422
+    assert worker.post(f"/floor/operations/{op_id}/time", data=form | {"ended": "00:00"}).status_code == 200
+    session().rollback()
+    row = session().scalars(select(LabourRecord).where(LabourRecord.source == "manual")).one()
+    assert row.ended_at is not None and row.started_at is not None and row.minutes == 15

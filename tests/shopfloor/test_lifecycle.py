@@ -197,6 +197,25 @@ def test_correction_reverses_once_with_a_reason(as_role, users, plant, make_orde
     assert quality.get(f"/floor/operations/{turn.id}/reports").status_code == 200
 
 
+def test_reversal_refused_while_a_later_operation_uses_the_pieces(users, plant, make_order):
+    order = make_order(quantity=10)
+    turn, mill = order.operations
+    w = users["worker"]
+    services.start(w, key(), turn.id, "run", plant.old)
+    first = services.report(w, key(), turn.id, 6, 0, None)["report_id"]
+    services.finish(w, key(), turn.id, 4, 0)
+    services.start(w, key(), mill.id, "run", plant.m1)
+    services.report(w, key(), mill.id, 8, 0, None)
+    with pytest.raises(InvalidTransition, match="20"):
+        services.correct(users["quality"], key(), first, "miscounted")
+    assert fresh(Operation, turn.id).qty_good == 10 and reports_count(turn.id) == 2
+    # Once the mill's report is reversed, the turning report may go too.
+    mill_report = session().scalar(select(ProductionReport.id).where(ProductionReport.operation_id == mill.id))
+    services.correct(users["quality"], key(), mill_report, "wrong operation")
+    services.correct(users["quality"], key(), first, "miscounted")
+    assert fresh(Operation, turn.id).qty_good == 4
+
+
 def test_machine_stop_is_downtime_until_resumed(users, plant, make_order):
     order = make_order()
     turn = order.operations[0]
@@ -227,9 +246,13 @@ def test_labour_time_is_split_between_simultaneous_operations(users, plant, make
     # After the fact, with a reason.
     with pytest.raises(ValidationError):
         services.book_time(w, key(), b.operations[0].id, "run", 30, 0, 0, None, "")
-    services.book_time(w, key(), b.operations[0].id, "setup", 45, 2, 0, None, "forgot to log in")
+    # Not in the hour already booked on the two operations (nor while still clocked on b) ...
+    with pytest.raises(ValidationError, match="minutes booked"):
+        services.book_time(w, key(), b.operations[0].id, "setup", 45, 2, 0, None, "forgot to log in")
+    # ... but in the 45 minutes before it.
+    services.book_time(w, key(), b.operations[0].id, "setup", 45, 2, 0, None, "forgot to log in", hour_ago)
     manual = session().scalars(select(LabourRecord).where(LabourRecord.source == "manual")).one()
-    assert (manual.minutes, manual.phase) == (Decimal(45), "setup")
+    assert (manual.minutes, manual.phase, manual.ended_at) == (Decimal(45), "setup", hour_ago)
     assert fresh(Operation, b.operations[0].id).qty_good == 2
 
 
