@@ -57,6 +57,8 @@ def load(overrides: dict | None = None) -> dict:
         "DATABASE_URL": database_url,
         "PLANT_NAME": os.environ.get("MES_PLANT_NAME", "Demo Plant"),
         "PLANT_TIMEZONE": os.environ.get("MES_TIMEZONE", "Asia/Shanghai"),
+        # The address tablets reach the server by (printed in the travelers' QR codes).
+        "PUBLIC_URL": os.environ.get("MES_PUBLIC_URL", ""),
         "BABEL_DEFAULT_LOCALE": os.environ.get("MES_DEFAULT_LOCALE", "en"),
         "LANGUAGES": ("en", "zh_CN"),
         # The shop-floor terminal's language until a worker switches.

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -77,6 +78,16 @@ class DispatchPage:
     total: int
     page: int
     pages: int
+
+
+_CODE = re.compile(r"/floor/operations/(\d{1,9})(?:[/?#]|$)|^(\d{1,9})$")
+
+
+def operation_from_code(code: str) -> int | None:
+    """The operation a scanned code names: a traveler's QR (the card's address, whatever host it
+    was printed from) or a bare operation number typed in."""
+    match = _CODE.search(code.strip())
+    return int(match[1] or match[2]) if match else None
 
 
 def _edges(order: WorkOrder) -> list[tuple[int, int]]:

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import Blueprint, Response, g, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
@@ -15,7 +15,7 @@ from mes.core.auth import Permission, authorize, can, policy, requires
 from mes.core.clock import plant_now
 from mes.core.db import session
 from mes.core.errors import NotFound, ValidationError
-from mes.core.inputs import query_int, to_int
+from mes.core.inputs import query_int, query_text, to_int
 from mes.core.kiosk import current_kiosk
 from mes.core.web import render, wants_fragment
 from mes.machines.models import Machine, ReasonKind
@@ -61,13 +61,21 @@ def _floor_context() -> dict[str, Any]:
 def dispatch() -> Response:
     """What to run next at this terminal's work center (all work centers on an office PC)."""
     kiosk = current_kiosk()
+    errors = []
+    if code := query_text("code", 500):
+        # A badge scanner types the traveler's QR code into the scan box and presses Enter.
+        op_id = services.operation_from_code(code)
+        if op_id is not None and session().get(Operation, op_id) is not None:
+            return redirect(url_for("shopfloor.operation", operation_id=op_id))
+        errors.append(_("No operation was found for the code “%(code)s”.", code=code[:60]))
     work_center_id = kiosk.work_center_id if kiosk else None
     machine_id = query_int("machine")
     page = services.dispatch_list(work_center_id, machine_id, query_int("page", 1, max=100_000) or 1)
     query = session().query(Machine).order_by(Machine.code)
     machines = query.filter(Machine.work_center_id == work_center_id).all() if work_center_id else query.all()
-    return render("shopfloor/dispatch.html", "shopfloor/_dispatch_list.html", page=page, items=page.items,
-                  kiosk=kiosk, user=current_user, machines=machines, machine_id=machine_id)
+    return render("shopfloor/dispatch.html", "shopfloor/_dispatch_list.html", status=404 if errors else 200,
+                  page=page, items=page.items, kiosk=kiosk, user=current_user, machines=machines,
+                  machine_id=machine_id, errors=errors)
 
 
 def _operation(operation_id: int) -> Operation:
@@ -222,6 +230,15 @@ def floor_page_url(page: int, machine_id: int | None) -> str:
     return url_for("shopfloor.dispatch", page=page, machine=machine_id)
 
 
+def _card_address(operation_id: int) -> str:
+    """The address a traveler's QR code holds: on ``MES_PUBLIC_URL`` when set (the address the
+    tablets reach the server by), else on the host the sheet is printed from."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + url_for("shopfloor.operation", operation_id=operation_id)
+    return url_for("shopfloor.operation", operation_id=operation_id, _external=True)
+
+
 @bp.route("/orders/<int:order_id>/traveler.pdf")
 @requires(Permission.SHOPFLOOR, Permission.VIEW_ORDERS)
 def traveler(order_id: int) -> Response:
@@ -234,7 +251,7 @@ def traveler(order_id: int) -> Response:
         due=format_date(order.due_date, "medium"), customer=order.customer or "",
         steps=[travelers.TravelerStep(
             op.seq, op.name, op.work_center.name, ", ".join(m.machine.code for m in op.machines) or _("any"),
-            url_for("shopfloor.operation", operation_id=op.id, _external=True), op.instructions or "",
+            _card_address(op.id), op.instructions or "",
         ) for op in order.operations if op.status != OperationStatus.SKIPPED],
     )
     labels = {"title": _("Job traveler"), "product": _("Product"), "quantity": _("Quantity"), "due": _("Due date"),

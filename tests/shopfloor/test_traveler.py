@@ -96,3 +96,26 @@ def test_traveler_reads_and_scans(app, users, plant, make_order, tools, tmp_path
         assert card.status_code == 200
         html = card.get_data(as_text=True)
         assert order.number in html and op.name in html
+
+
+def test_a_scanned_traveler_code_opens_the_operation(as_role, make_order, app, tools, tmp_path: Path):
+    from mes.shopfloor.services import operation_from_code
+
+    order = make_order()
+    op_id = order.operations[0].id
+    assert operation_from_code(f"http://office-pc:5000/floor/operations/{op_id}") == op_id
+    assert operation_from_code(f" {op_id} ") == op_id
+    assert operation_from_code("/floor/operations/12x") is None and operation_from_code("WO-1") is None
+    worker = as_role("worker")
+    r = worker.get("/floor/", query_string={"code": f"http://localhost/floor/operations/{op_id}"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/floor/operations/{op_id}")
+    r = worker.get("/floor/", query_string={"code": "nothing-like-it"})
+    assert r.status_code == 404 and "nothing-like-it" in r.get_data(as_text=True)
+    # The QR codes carry the address the tablets use when one is configured.
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000/"
+    pdf = tmp_path / "traveler.pdf"
+    pdf.write_bytes(as_role("planner").get(f"/floor/orders/{order.id}/traveler.pdf").data)
+    _run("pdftoppm", "-r", "200", "-png", str(pdf), str(tmp_path / "page"))
+    decoded = _run("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable",
+                   *sorted(str(p) for p in tmp_path.glob("page*.png"))).split()
+    assert f"http://192.168.1.20:5000/floor/operations/{op_id}" in decoded, decoded
