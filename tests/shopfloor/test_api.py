@@ -44,7 +44,7 @@ def test_order_page_shows_who_worked_on_each_operation(as_role, users, plant, ma
     services.start(users["worker"], uuid.uuid4().hex, op_id, "run", plant.old)
     services.book_time(users["worker"], uuid.uuid4().hex, op_id, "run", 25, 0, 0, None, "entered later")
     html = as_role("planner").get(f"/orders/{order.id}").get_data(as_text=True)
-    assert "Worker: 25 min" in html
+    assert "Worker: 25 min" in html and "on L-OLD" in html
 
 
 def test_job_traveler_pdf(as_role, make_order):
