@@ -155,3 +155,42 @@ def test_empty_and_reversed_windows(app):
     assert services.oee_inputs(local(MONDAY, 0), local(MONDAY, 0), []) == {}
     with pytest.raises(ValueError):
         services.oee_inputs(dt.datetime(2026, 6, 1), dt.datetime(2026, 6, 2))
+
+
+def test_connected_machine_on_a_hand_computed_day(users, plant, make_order, day_shift):
+    """The new lathe publishes states and counts; its OEE comes from them, not from the terminal."""
+    from mes.machinedata import ingest
+
+    order = make_order(quantity=500)
+    turn = order.operations[0]  # 2.0 min per piece on the new lathe
+    floor.start(users["worker"], uuid.uuid4().hex, turn.id, "run", plant.new)
+    floor.report(users["worker"], uuid.uuid4().hex, turn.id, 10, 0, None)  # not counted: the machine counts
+
+    def msg(kind, hour, minute, **payload):  # type: ignore[no-untyped-def]
+        import json
+        body = {"ts": local(MONDAY, hour, minute).isoformat(), **payload}
+        return ingest.Message(f"mes/plant/L-NEW/{kind}", json.dumps(body).encode(), dt.datetime.now(dt.UTC))
+
+    router = ingest.load_router()
+    ingest.ingest([msg("state", 7, 50, state="idle"), msg("state", 8, 0, state="running"),
+                   msg("count", 8, 0, good=5000, scrap=20), msg("state", 10, 0, state="down"),
+                   msg("count", 10, 0, good=5050, scrap=22), msg("state", 10, 30, state="running"),
+                   msg("state", 12, 0, state="idle"), msg("count", 12, 0, good=5100, scrap=23)], router)
+    # Later batches: a repeated message, a late one, a reset, the end of the day.
+    ingest.ingest([msg("count", 10, 0, good=5050, scrap=22), msg("state", 12, 30, state="running")], router)
+    ingest.ingest([msg("count", 11, 0, good=5075, scrap=22), msg("state", 15, 0, state="off"),
+                   msg("count", 15, 0, good=60, scrap=0)], router)
+    figures = services.oee_inputs(*day_window(MONDAY), [plant.new])[plant.new]
+    assert figures.planned_minutes == pytest.approx(480)
+    assert figures.run_minutes == pytest.approx(120 + 90 + 150)
+    assert (figures.good, figures.total) == (50 + 50 + 60, 160 + 2 + 1)
+    assert figures.ideal_minutes == pytest.approx(163 * 2.0)
+    result = compute(figures)
+    assert result.availability == pytest.approx(0.75)
+    assert result.performance == pytest.approx(326 / 360)
+    assert result.quality == pytest.approx(160 / 163)
+    assert result.oee == pytest.approx(160 * 2.0 / 480)
+    # The morning alone: running 08-10, then down.
+    morning = services.oee_inputs(local(MONDAY, 6), local(MONDAY, 10, 30), [plant.new])[plant.new]
+    assert morning.run_minutes == pytest.approx(120)
+    assert morning.planned_minutes == pytest.approx(150)
