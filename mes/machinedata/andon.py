@@ -9,14 +9,14 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from mes.core.clock import day_end, day_start, plant_today
 from mes.core.db import get_db, transaction, utcnow
 from mes.core.errors import NotFound, ValidationError
 from mes.machinedata import oee, services
-from mes.machinedata.models import DisplayLink, MachineLive
+from mes.machinedata.models import DisplayLink, MachineAlarm, MachineLive
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.orders.models import Operation, OperationStatus
 
@@ -37,6 +37,7 @@ class Tile:
     since: dt.datetime | None
     oee: oee.Oee
     unavailable: bool
+    alarm: str | None = None  # the machine's latest alarm, while it is active
 
 
 def board(work_center_id: int | None = None) -> list[Tile]:
@@ -52,6 +53,7 @@ def board(work_center_id: int | None = None) -> list[Tile]:
         ids = [m.id for m in machines]
         live = {r.machine_id: r for r in s.scalars(select(MachineLive).where(MachineLive.machine_id.in_(ids)))}
         running = _running(s, ids)
+        alarms = _active_alarms(s, ids)
     figures = services.oee_inputs(start, end, ids) if ids else {}
     tiles = []
     for m in machines:
@@ -69,6 +71,7 @@ def board(work_center_id: int | None = None) -> list[Tile]:
             machine_id=m.id, code=m.code, name=m.name, work_center=m.work_center.code, state=state, connected=connected,
             order=op.work_order.number if op else None, operation=f"{op.seq} {op.name}" if op else None,
             since=since, oee=oee.compute(figures.get(m.id, oee.EMPTY)), unavailable=m.status != MachineStatus.AVAILABLE,
+            alarm=alarms.get(m.id),
         ))
     return tiles
 
@@ -78,6 +81,21 @@ def _running(s: Session, machine_ids: list[int]) -> dict[int, Operation]:
                                              Operation.status.in_([OperationStatus.IN_PROGRESS, OperationStatus.PAUSED]))
                      .options(selectinload(Operation.work_order)).order_by(Operation.started_at)).all()
     return {op.machine_id: op for op in rows}  # the latest started wins
+
+
+def _active_alarms(s: Session, machine_ids: list[int]) -> dict[int, str]:
+    """Per machine, its newest alarm if that one is active (code and text)."""
+    newest = (select(MachineAlarm.machine_id, func.max(MachineAlarm.ts).label("ts"))
+              .where(MachineAlarm.machine_id.in_(machine_ids)).group_by(MachineAlarm.machine_id).subquery())
+    rows = s.execute(select(MachineAlarm).join(newest, (newest.c.machine_id == MachineAlarm.machine_id)
+                                               & (newest.c.ts == MachineAlarm.ts))).scalars()
+    out: dict[int, str] = {}
+    for alarm in rows:
+        if alarm.active:
+            out[alarm.machine_id] = f"{alarm.code} {alarm.text or ''}".strip()
+        else:
+            out.pop(alarm.machine_id, None)
+    return out
 
 
 # --- display links -------------------------------------------------------------------------------

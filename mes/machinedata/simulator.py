@@ -35,6 +35,7 @@ class SimMachine:
     scrap: int = 0
     next_piece: float = 0.0
     late: list[tuple[dt.datetime, int, int]] = field(default_factory=list)
+    made: int = 0  # pieces made since the start (what the counters should add up to)
 
 
 def machines_to_simulate(speed: float) -> list[SimMachine]:
@@ -66,6 +67,7 @@ class Simulator:
         self.client.reconnect_delay_set(1, 10)
         self.client.connect_async(broker.host, broker.port)
         self.sent = 0
+        self.machines: list[SimMachine] = []
 
     def publish(self, machine: SimMachine, kind: str, payload: dict) -> None:
         self.client.publish(f"mes/{self.site}/{machine.code}/{kind}", json.dumps(payload), qos=1)
@@ -118,6 +120,7 @@ class Simulator:
                         m.scrap += 1
                     else:
                         m.good += 1
+                    m.made += 1
                     made = True
                 if made:
                     if r() < 0.002:  # someone pressed the counter's reset
@@ -126,6 +129,7 @@ class Simulator:
 
     def run(self, stop: threading.Event, tick_seconds: float = 1.0) -> None:
         machines = machines_to_simulate(self.speed)
+        self.machines = machines
         log.info("simulating %s machines at %sx", len(machines), self.speed)
         self.client.loop_start()
         start = utcnow()
