@@ -99,7 +99,7 @@ def test_no_downtime_outside_the_planned_shift(plant):
     assert downtimes(plant.new) == []
 
 
-def test_a_long_stop_takes_the_machine_off_the_planner(app, plant):
+def test_a_long_stop_takes_the_machine_off_the_planner(app, plant, as_role):
     send("state", NOW - dt.timedelta(minutes=10), state="down")
     assert facts.mark_long_stops() == []  # 30 minutes by default
     app.config["MACHINE_DOWN_UNAVAILABLE_MINUTES"] = 5
@@ -107,6 +107,8 @@ def test_a_long_stop_takes_the_machine_off_the_planner(app, plant):
     assert facts.mark_long_stops() == []
     session().rollback()
     assert session().get(Machine, plant.new).status == MachineStatus.DOWN
+    machines_page = as_role("planner").get("/machines/").data.decode()
+    assert machines_page.count('href="/schedule/"') >= 2  # the menu, and the offer to re-plan
     send("state", NOW - dt.timedelta(minutes=1), state="running")
     session().rollback()
     assert session().get(Machine, plant.new).status == MachineStatus.AVAILABLE
