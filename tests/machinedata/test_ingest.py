@@ -189,3 +189,25 @@ def test_two_workers_share_a_subscription(plant, publisher, start_worker):
     assert a.worker.stats.received > 0 and b.worker.stats.received > 0
     for machine in (plant.new, plant.old, plant.m1):
         assert totals(machine) == (2 * 99, 0)
+
+
+def test_tls_with_the_plants_own_ca(plant, tmp_path, app):
+    """mqtts:// with MES_MQTT_CA_FILE: the worker checks the broker's certificate."""
+    from mes.machinedata import worker as ingest_worker
+    from tests.machinedata.broker import Mosquitto, make_certificates
+    from tests.machinedata.conftest import RunningWorker
+
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    server = Mosquitto(tmp_path / "tls-broker", tls=(ca, cert, key))
+    server.start()
+    try:
+        running = RunningWorker(app, ingest_worker.Settings(url=server.url, client_id="mes-tls", ca_file=str(ca))).start()
+        pub = Publisher(server.port, "gw-tls", ca=ca)
+        pub.send("mes/p/L-NEW/count", {"ts": ts(0), "good": 5, "scrap": 0})
+        pub.send("mes/p/L-NEW/count", {"ts": ts(60), "good": 9, "scrap": 0})
+        wait_for(lambda: readings(plant.new) == 2)
+        assert totals(plant.new) == (4, 0)
+        pub.close()
+        running.stop()
+    finally:
+        server.stop(kill=True)
