@@ -17,6 +17,9 @@ from mes.core import audit, auth, converters, db, headers, i18n, inputs, web
 from mes.core import settings as plant_settings
 from mes.core.views import bp as core_bp
 from mes.machines.services import OPEN_WORK
+from mes.machinedata.facts import offered_counts
+from mes.machinedata.views import andon_bp
+from mes.machinedata.views import bp as machinedata_bp
 from mes.machines.views import bp as machines_bp
 from mes.orders import numbering
 from mes.orders.queries import LABOUR, PLANNED_TIMES
@@ -27,11 +30,12 @@ from mes.routing.views import bp as routing_bp
 from mes.scheduling.machine_work import open_work
 from mes.scheduling.services import published_times
 from mes.scheduling.views import bp as scheduling_bp
-from mes.shopfloor.services import labour_of_order
+from mes.shopfloor.services import MACHINE_COUNTS, labour_of_order
 from mes.shopfloor.views import bp as shopfloor_bp
 
 _PACKAGE = Path(__file__).resolve().parent
-BLUEPRINTS = (core_bp, setup_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp)
+BLUEPRINTS = (core_bp, setup_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp,
+              machinedata_bp, andon_bp)
 
 
 def _templates_dir() -> str:
@@ -68,6 +72,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[PLANNED_TIMES] = published_times
     app.extensions[OPEN_WORK] = open_work
     app.extensions[LABOUR] = labour_of_order
+    app.extensions[MACHINE_COUNTS] = offered_counts
     init_api(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)

@@ -1,12 +1,14 @@
 """The ``mes`` command: database, users, tokens, the server, the demo plant, the solver."""
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
-
 from sqlalchemy import select
 from waitress import serve
 
@@ -17,6 +19,9 @@ from mes.core import audit, migrate
 from mes.core.db import get_db, session
 from mes.core.errors import DomainError
 from mes.core.models import Role, User
+from mes.machinedata import demo_broker
+from mes.machinedata import simulator as machine_simulator
+from mes.machinedata import worker as mqtt_ingest
 from mes.scheduling import services as scheduling
 from mes.scheduling.models import ScheduleStatus, ScheduleVersion
 from mes.scheduling.solve_cli import solve_command
@@ -142,8 +147,11 @@ def run(host: str, port: int, threads: int, upgrade: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Only create and seed the database.")
+@click.option("--mqtt-port", default=1883, show_default=True, type=int, help="The embedded broker's port.")
+@click.option("--machine-data/--no-machine-data", default=True, show_default=True,
+              help="Live machine data: broker (when MES_MQTT_URL is not set), worker and simulator.")
 @with_appcontext
-def demo(host: str, port: int, serve: bool) -> None:
+def demo(host: str, port: int, serve: bool, mqtt_port: int, machine_data: bool) -> None:
     """Create the database if needed, seed a demo job shop when it is empty, and serve it."""
     migrate.upgrade(current_app)
     if demo_plant.is_empty():
@@ -153,8 +161,79 @@ def demo(host: str, port: int, serve: bool) -> None:
         demo_plant.plan()
     click.echo(demo_plant.LOGINS_TEXT)
     if serve:
+        if machine_data:
+            _start_machine_data(mqtt_port)
         click.echo(f"mes demo plant on http://{host}:{port}/  (Ctrl+C to stop)")
         _serve(host, port, 8)
+
+
+@cli.command("mqtt")
+@click.option("--client-id", help="This worker's fixed MQTT client id (default: MES_MQTT_CLIENT_ID or mes-ingest-<host>).")
+@click.option("--shared-group", help="Share the machines' topics with other workers (default: MES_MQTT_SHARED_GROUP).")
+@click.option("--batch-size", type=click.IntRange(1, 10000), help="Messages written per transaction at most.")
+@with_appcontext
+def mqtt_worker(client_id: str | None, shared_group: str | None, batch_size: int | None) -> None:
+    """Take machine data from MQTT into the database (runs until stopped)."""
+    settings = mqtt_ingest.settings_from_config(current_app.config, client_id=client_id, shared_group=shared_group,
+                                                batch_size=batch_size)
+    if not settings.url:
+        raise click.ClickException("set MES_MQTT_URL, e.g. mqtt://user:password@localhost:1883")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = mqtt_ingest.Worker(settings)
+    click.echo(f"mes mqtt: {settings.client_id} -> {worker.broker.host}:{worker.broker.port}"
+               + (f" (shared group {settings.shared_group})" if settings.shared_group else ""))
+    worker.run(stop)
+
+
+@cli.command("simulate")
+@click.option("--speed", default=20.0, show_default=True, type=click.FloatRange(0.1, 1000), help="Time compression.")
+@click.option("--site", default="demo", show_default=True, help="The <site> level of the topics.")
+@click.option("--seed", type=int, help="Repeat the same run.")
+@with_appcontext
+def simulate(speed: float, site: str, seed: int | None) -> None:
+    """Publish realistic machine data for the connected machines to MES_MQTT_URL (until stopped)."""
+    url = current_app.config["MQTT_URL"]
+    if not url:
+        raise click.ClickException("set MES_MQTT_URL, e.g. mqtt://localhost:1883")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    machine_simulator.Simulator(url, site=site, speed=speed, seed=seed).run(stop)
+
+
+def _start_machine_data(port: int) -> None:
+    """The demo's live machine data: an embedded broker (when MES_MQTT_URL is not set), the worker
+    and the simulator, on background threads of this process."""
+    app = current_app._get_current_object()
+    url = app.config["MQTT_URL"]
+    protocol = 5
+    if not url:
+        if not demo_broker.available():
+            click.echo("no MQTT broker: set MES_MQTT_URL or install the demo extra (pip install 'mes[demo]')")
+            return
+        broker = demo_broker.EmbeddedBroker(port=port)
+        try:
+            broker.start()
+        except RuntimeError as e:
+            click.echo(f"no live machine data: {e}")
+            return
+        url, protocol = broker.url, 4
+        click.echo(f"embedded MQTT broker (amqtt) on {url}")
+    stop = threading.Event()
+    settings = mqtt_ingest.settings_from_config(app.config, url=url, protocol=protocol, client_id="mes-demo")
+    worker = mqtt_ingest.Worker(settings)
+    simulator = machine_simulator.Simulator(url, speed=20, protocol=4 if protocol == 4 else 5)
+
+    def run(target) -> None:  # type: ignore[no-untyped-def]
+        with app.app_context():
+            target(stop)
+
+    threading.Thread(target=run, args=(worker.run,), name="mqtt-worker", daemon=True).start()
+    threading.Thread(target=run, args=(simulator.run,), name="simulator", daemon=True).start()
 
 
 @cli.group()

@@ -100,6 +100,22 @@ def load(overrides: dict | None = None) -> dict:
         "ORDER_NUMBER_FORMAT": os.environ.get("MES_ORDER_NUMBER_FORMAT", "WO-{yymm}-{seq:04d}"),
         "SCHEDULER_TIME_LIMIT": _int("MES_SCHEDULER_TIME_LIMIT", 30),
         "SCHEDULER_WORKERS": _int("MES_SCHEDULER_WORKERS", 2),
+        # Machine data over MQTT (docs/machinedata.md): the broker, this worker's fixed client id,
+        # the shared-subscription group of several workers, a CA file for mqtts://.
+        "MQTT_URL": os.environ.get("MES_MQTT_URL", ""),
+        "MQTT_CLIENT_ID": os.environ.get("MES_MQTT_CLIENT_ID", ""),
+        "MQTT_SHARED_GROUP": os.environ.get("MES_MQTT_SHARED_GROUP", ""),
+        "MQTT_CA_FILE": os.environ.get("MES_MQTT_CA_FILE", ""),
+        # 5 (MQTT 5, the default) or 3.1.1 for brokers without MQTT 5 (no shared subscriptions).
+        "MQTT_PROTOCOL": os.environ.get("MES_MQTT_PROTOCOL", "5"),
+        # A gateway timestamp further ahead than this is refused (dead letter); one off by more than
+        # the tolerance is flagged on the machine.
+        "MQTT_MAX_FUTURE_SECONDS": _int("MES_MQTT_MAX_FUTURE_SECONDS", 3600),
+        "MQTT_CLOCK_TOLERANCE_SECONDS": _int("MES_MQTT_CLOCK_TOLERANCE_SECONDS", 60),
+        # A connected machine down this long is marked unavailable for the planner.
+        "MACHINE_DOWN_UNAVAILABLE_MINUTES": _int("MES_MACHINE_DOWN_UNAVAILABLE_MINUTES", 30),
+        # Machine counts are offered to the worker to confirm (0), or posted directly (1).
+        "MACHINE_COUNTS_POST_DIRECTLY": os.environ.get("MES_MACHINE_COUNTS_POST_DIRECTLY", "") == "1",
         "TESTING": False,
     }
     config.update(overrides)

@@ -6,5 +6,7 @@ from mes.orders.models import *  # noqa: F401,F403
 from mes.routing.models import *  # noqa: F401,F403
 from mes.scheduling.models import *  # noqa: F401,F403
 
-metadata = Base.metadata
 from mes.shopfloor.models import *  # noqa: F401,F403
+from mes.machinedata.models import *  # noqa: F401,F403
+
+metadata = Base.metadata

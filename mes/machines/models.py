@@ -167,6 +167,9 @@ class MachineDowntime(Audited, Base):
     ends_at: Mapped[dt.datetime | None]
     kind: Mapped[str] = mapped_column(String(16), default="breakdown")
     note: Mapped[str | None] = mapped_column(Text)
+    # "manual" (recorded in the office or on the terminal) or "machine" (the machine-data
+    # worker saw the machine stop: a worker on the terminal gives the reason).
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")
     # Set when a worker reported the stop from the floor (a downtime reason).
     reason_id: Mapped[int | None] = mapped_column(ForeignKey("reason.id"))
 

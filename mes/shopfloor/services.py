@@ -57,6 +57,8 @@ PER_PAGE = 50
 #: A terminal's "last seen" is written at most this often.
 LAST_SEEN_EVERY = dt.timedelta(seconds=60)
 MAX_MINUTES = 24 * 60
+#: MachineDowntime.source of a stop the machine reported itself (machine data).
+MACHINE_SOURCE = "machine"
 OS = OperationStatus
 
 
@@ -539,6 +541,71 @@ def booked_between(s: Session, user_id: int, start: dt.datetime, end: dt.datetim
     if clocked is not None and clocked < end:
         busy += Decimal((end - max(start, clocked)).total_seconds() / 60)
     return busy
+
+
+def explain_stop(user_id: int, key: str | None, op_id: int, downtime_id: int, reason_id: int | None) -> dict[str, Any]:
+    """A worker gives the reason for a stop the machine reported itself (an automatic downtime on
+    the operation's machine)."""
+
+    def work(s: Session) -> tuple[int, dict[str, Any]]:
+        op, _order = _lock(s, op_id)
+        row = s.get(MachineDowntime, downtime_id, with_for_update=True)
+        if row is None or row.machine_id != op.machine_id or row.source != MACHINE_SOURCE:
+            raise NotFound()
+        if row.reason_id is not None:
+            raise InvalidTransition(_l("This stop already has a reason."))
+        reason = _reason(s, reason_id, ReasonKind.DOWNTIME)
+        with audit.reason(reason.name_en):
+            row.reason_id = reason.id
+        return 200, {"downtime_id": row.id, "reason_id": reason.id}
+
+    return _run(user_id, key, "floor.explain_stop", {"op": op_id, "downtime": downtime_id, "reason": reason_id}, work)
+
+
+#: app.extensions key of the machine-data reader: operation id -> (good, scrap) the machine counted
+#: and nobody has reported yet, or None (plugged in by the app factory).
+MACHINE_COUNTS = "mes.machine_counts"
+
+
+def machine_counts(op_id: int) -> tuple[int, int] | None:
+    reader = current_app.extensions.get(MACHINE_COUNTS)
+    return reader(op_id) if reader else None
+
+
+def unexplained_stops(machine_id: int | None) -> list[MachineDowntime]:
+    """Stops the machine reported in the last day that nobody has given a reason for yet."""
+    if machine_id is None:
+        return []
+    return list(session().scalars(select(MachineDowntime).where(
+        MachineDowntime.machine_id == machine_id, MachineDowntime.source == MACHINE_SOURCE,
+        MachineDowntime.reason_id.is_(None), MachineDowntime.starts_at > utcnow() - dt.timedelta(days=1),
+    ).order_by(MachineDowntime.starts_at)))
+
+
+# --- for the machine-data package (it reports counted pieces through these) ---------------------
+
+
+def lock_operation(s: Session, op_id: int) -> tuple[Operation, WorkOrder]:
+    """The operation and its order, locked, in the caller's transaction."""
+    return _lock(s, op_id)
+
+
+def add_report(s: Session, user_id: int | None, op: Operation, order: WorkOrder, good: int, scrap: int,
+               scrap_reason_id: int | None = None, source: str = "machine") -> ProductionReport | None:
+    """Report pieces on a started operation in the caller's transaction (the same checks as the
+    terminal's report); scrap a machine counted without a reason is booked as "other"."""
+    _order_open(order)
+    if op.status not in (OS.IN_PROGRESS, OS.PAUSED):
+        raise InvalidTransition(_l("Start the operation before reporting on it."))
+    if scrap and scrap_reason_id is None:
+        scrap_reason_id = s.scalar(select(Reason.id).where(Reason.kind == ReasonKind.SCRAP, Reason.code == "other",
+                                                           Reason.active))
+    return _report(s, user_id, op, order, good, scrap, scrap_reason_id, source=source, allow_empty=True)  # type: ignore[arg-type]
+
+
+def run_keyed(user_id: int, key: str | None, scope: str, payload: dict[str, Any], work: Any) -> dict[str, Any]:
+    """Run ``work`` once per idempotency key, as the terminal's own actions do."""
+    return _run(user_id, key, scope, payload, work)
 
 
 def book_time(user_id: int, key: str | None, op_id: int, phase: str, minutes: int, good: int, scrap: int,

@@ -100,6 +100,8 @@ def _card(operation_id: int, status: int = 200, message: str | None = None) -> R
         downtime_reasons=services.reasons(ReasonKind.DOWNTIME), workers=services.workers_on(op.id),
         remaining=max(allowed - op.qty_good - op.qty_scrap, 0), allowed=allowed, message=message,
         clocked=any(c.user_id == current_user.id for c in services.workers_on(op.id)),
+        stops=services.unexplained_stops(op.machine_id) if op.status.started else [],
+        counted=services.machine_counts(op.id) if op.status in (OperationStatus.IN_PROGRESS, OperationStatus.PAUSED) else None,
         oob=wants_fragment(),  # the swapped card also refreshes the worker's running operations
     )
 
@@ -150,6 +152,13 @@ def pause(operation_id: int) -> Response:
 def stop(operation_id: int) -> Response:
     """The machine stopped (a downtime the scheduler sees until the operation is resumed)."""
     return _act(operation_id, services.stop_machine, to_int(request.form.get("reason_id")))
+
+
+@bp.route("/operations/<int:operation_id>/stops/<int:downtime_id>", methods=["POST"])
+@requires(Permission.SHOPFLOOR)
+def explain_stop(operation_id: int, downtime_id: int) -> Response:
+    """Why the machine stopped, for a stop it reported itself."""
+    return _act(operation_id, services.explain_stop, downtime_id, to_int(request.form.get("reason_id")))
 
 
 @bp.route("/operations/<int:operation_id>/resume", methods=["POST"])
