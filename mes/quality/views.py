@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
-from mes.core.auth import Permission, authorize, requires
+from mes.core.auth import Permission, authorize, can, requires
 from mes.core.db import session
-from mes.core.errors import NotFound
-from mes.core.inputs import to_int
-from mes.core.web import render
-from mes.orders.models import Operation
-from mes.quality import inspections
+from mes.core.errors import NotFound, ValidationError
+from mes.core.inputs import form_int, query_int, to_int
+from mes.core.web import form_version, hx_redirect, notify, render
+from mes.orders.models import Operation, ProductionReport, WorkOrder
+from mes.quality import inspections, services
+from mes.quality.models import Disposition, InspectionResult, NcrStatus
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
 
@@ -76,6 +79,92 @@ def record_inspection(operation_id: int) -> Response:
 @bp.route("/")
 @requires(Permission.QUALITY)
 def overview() -> Response:
-    """What needs quality's attention: operations held by their first article."""
-    return render("quality/overview.html", alerts=inspections.first_article_alerts())
+    """What needs quality's attention: operations held by their first article, failed
+    inspections and scrap without a nonconformance yet."""
+    return render("quality/overview.html", alerts=inspections.first_article_alerts(),
+                  failed=services.failed_results(), scrap=services.unraised_scrap())
+
+
+# --- nonconformances -------------------------------------------------------------------------------
+
+
+@bp.route("/ncrs/")
+@requires(Permission.QUALITY)
+def ncrs() -> Response:
+    status = request.args.get("status")
+    chosen = NcrStatus(status) if status in {s.value for s in NcrStatus} else None
+    return render("quality/ncrs.html", rows=services.ncrs(chosen), status=chosen, statuses=list(NcrStatus))
+
+
+def _new_context() -> dict:
+    result = session().get(InspectionResult, query_int("result") or form_int("result") or 0)
+    report = session().get(ProductionReport, query_int("report") or form_int("report") or 0)
+    order = session().get(WorkOrder, query_int("order") or form_int("order") or 0)
+    if result is not None:
+        order = session().get(WorkOrder, result.work_order_id)
+    elif report is not None:
+        order = session().get(WorkOrder, report.work_order_id)
+    return {"result": result, "report": report, "order": order,
+            "operations": services.order_operations(order.id if order else None)}
+
+
+@bp.route("/ncrs/new", methods=["GET", "POST"])
+@requires(Permission.QUALITY, Permission.SHOPFLOOR)
+def new_ncr() -> Response:
+    """Raise a nonconformance: from a failed inspection (``result``), from scrap (``report``), or
+    by hand on a work order; with a photo from the tablet's camera if wanted."""
+    context = _new_context()
+    if request.method == "GET":
+        return render("quality/ncr_new.html", "quality/_ncr_form.html", values={}, errors={}, **context)
+    form = request.form
+    order = context["order"]
+    if order is None and (number := (form.get("order_number") or "").strip()):
+        order = session().scalar(select(WorkOrder).where(WorkOrder.number == number[:40]))
+        if order is None:
+            raise ValidationError(fields={"order_number": [_l("There is no work order %(number)s.", number=number[:40])]})
+    upload = request.files.get("photo")
+    photo = upload.read() if upload and upload.filename else None
+    ncr_id = services.raise_ncr(current_user.id, services.NcrInput(
+        work_order_id=order.id if order else None, operation_id=form_int("operation_id"),
+        inspection_result_id=context["result"].id if context["result"] else None,
+        production_report_id=context["report"].id if context["report"] else None,
+        quantity=to_int(form.get("quantity"), min=0, max=10**9), defect=form.get("defect"),
+        description=form.get("description"), photo=photo,
+    ))
+    notify(_l("Nonconformance %(id)s raised.", id=ncr_id))
+    if can(Permission.QUALITY):
+        return hx_redirect(url_for("quality.ncr", ncr_id=ncr_id))
+    op_id = context["result"].operation_id if context["result"] else form_int("operation_id")
+    return hx_redirect(url_for("shopfloor.operation", operation_id=op_id) if op_id else url_for("shopfloor.dispatch"))
+
+
+@bp.route("/ncrs/<int:ncr_id>")
+@requires(Permission.QUALITY)
+def ncr(ncr_id: int) -> Response:
+    return render("quality/ncr.html", "quality/_ncr.html", ncr=services.ncr(ncr_id), dispositions=list(Disposition))
+
+
+@bp.route("/ncrs/<int:ncr_id>/photo")
+@requires(Permission.QUALITY)
+def ncr_photo(ncr_id: int) -> Response:
+    row = services.ncr(ncr_id)
+    if not row.photo:
+        raise NotFound()
+    response = Response(row.photo, mimetype=row.photo_type or "application/octet-stream")
+    response.headers["Content-Disposition"] = f'inline; filename="ncr-{row.id}"'
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.route("/ncrs/<int:ncr_id>/disposition", methods=["POST"])
+@requires(Permission.QUALITY)
+def dispose(ncr_id: int) -> Response:
+    """Quality decides: scrap, rework (a rework operation joins the order's route), use as is
+    (with a reason), return to supplier. The report is closed."""
+    services.ncr(ncr_id)
+    rework_id = services.dispose(current_user.id, ncr_id, form_version(), request.form.get("disposition"),
+                                 request.form.get("reason"))
+    notify(_l("Rework operation added to the work order.") if rework_id else _l("Disposition saved."))
+    session().rollback()
+    return ncr(ncr_id)
 
