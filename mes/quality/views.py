@@ -2,20 +2,23 @@
 limits, pass/fail at once), and the pages of quality staff (alerts, nonconformances, analysis)."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
 from mes.core.auth import Permission, authorize, can, requires
-from mes.core.db import session
+from mes.core.db import session, utcnow
 from mes.core.errors import NotFound, ValidationError
+from mes.core.i18n import format_moment
 from mes.core.inputs import form_int, query_int, to_int
 from mes.core.web import form_version, hx_redirect, notify, render
 from mes.orders.models import Operation, ProductionReport, WorkOrder
-from mes.quality import inspections, services
+from mes.quality import analysis, charts, inspections, services
 from mes.quality.models import Disposition, InspectionResult, NcrStatus
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
@@ -168,3 +171,46 @@ def dispose(ncr_id: int) -> Response:
     session().rollback()
     return ncr(ncr_id)
 
+
+
+# --- analysis --------------------------------------------------------------------------------------
+
+
+@bp.route("/analysis")
+@requires(Permission.QUALITY, Permission.REPORTS)
+def pareto() -> Response:
+    """Scrap or defects by reason, product, machine or week over the last days (a Pareto)."""
+    kind = request.args.get("kind") if request.args.get("kind") in analysis.KINDS else "scrap"
+    by = request.args.get("by") if request.args.get("by") in analysis.BY else "reason"
+    days = query_int("days", 30, max=3660) or 30
+    end = utcnow()
+    locale = get_locale()
+    lang = "zh" if locale and locale.language == "zh" else "en"
+    rows = charts.pareto(analysis.counts(kind, by, end - dt.timedelta(days=days), end, lambda r: r.name(lang)))
+    return render("quality/pareto.html", rows=rows, picture=charts.pareto_picture(rows), kind=kind, by=by, days=days,
+                  total=sum(r.count for r in rows))
+
+
+@bp.route("/charts/")
+@requires(Permission.QUALITY, Permission.REPORTS)
+def control_charts() -> Response:
+    return render("quality/charts.html", rows=analysis.charted_characteristics())
+
+
+@bp.route("/charts/<int:characteristic_id>")
+@requires(Permission.QUALITY, Permission.REPORTS)
+def control_chart(characteristic_id: int) -> Response:
+    """A characteristic's control chart (individuals/moving range, or X-bar/R by subgroup) with
+    Cp/Cpk; points breaking a Western Electric rule are flagged."""
+    data = analysis.control_data(characteristic_id, query_int("subgroup", 1, max=10) or 1)
+    main = ranges = None
+    if data.chart is not None:
+        c, char = data.chart, data.characteristic
+        lines = [(c.limits.center, "center"), (c.limits.ucl, "control"), (c.limits.lcl, "control")]
+        lines += [(float(v), "spec") for v in (char.lower_limit, char.upper_limit) if v is not None]
+        labels = [format_moment(r.recorded_at) for r in data.results] if data.subgroup == 1 else []
+        main = charts.chart_picture(c.points, lines, c.flags, labels)
+        if c.range_limits is not None:
+            ranges = charts.chart_picture(c.range_points, [(c.range_limits.center, "center"), (c.range_limits.ucl, "control")],
+                                          {}, height=180)
+    return render("quality/chart.html", data=data, main=main, ranges=ranges)

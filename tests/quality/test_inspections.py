@@ -41,7 +41,7 @@ def running(users, qplant, make_order):  # type: ignore[no-untyped-def]
 
 
 def test_gating_due_checks_and_values(users, running):
-    order, turn = running
+    _order, turn = running
     w = users["worker"]
     c = chars(turn)
     assert due_names(turn.id) == [("Diameter", "first", 1)]
