@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Response, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from mes.core.i18n import format_moment
 from mes.core.inputs import form_int, query_int, to_int
 from mes.core.web import form_version, hx_redirect, notify, render
 from mes.orders.models import Operation, ProductionReport, WorkOrder
-from mes.quality import analysis, charts, inspections, services
+from mes.quality import analysis, charts, inspections, report, services
 from mes.quality.models import Disposition, InspectionResult, NcrStatus
 
 bp = Blueprint("quality", __name__, url_prefix="/quality")
@@ -214,3 +215,63 @@ def control_chart(characteristic_id: int) -> Response:
             ranges = charts.chart_picture(c.range_points, [(c.range_limits.center, "center"), (c.range_limits.ucl, "control")],
                                           {}, height=180)
     return render("quality/chart.html", data=data, main=main, ranges=ranges)
+
+
+# --- a work order's inspection record ------------------------------------------------------------
+
+
+def _order(order_id: int) -> WorkOrder:
+    order = session().get(WorkOrder, order_id)
+    if order is None:
+        raise NotFound()
+    return order
+
+
+@bp.route("/orders/<int:order_id>")
+@requires(Permission.QUALITY, Permission.VIEW_ORDERS)
+def order_record(order_id: int) -> Response:
+    """Every inspection of a work order and its nonconformances (printable as PDF)."""
+    order = _order(order_id)
+    return render("quality/order.html", order=order, results=inspections.results_of_order(order_id),
+                  ncrs=services.ncrs_of_order(order_id))
+
+
+def _limits(c: Any) -> str:
+    if c.kind.value != "measured":
+        return ", ".join(c.defect_list)
+    low = format_decimal(c.lower_limit) if c.lower_limit is not None else "–"
+    high = format_decimal(c.upper_limit) if c.upper_limit is not None else "–"
+    return f"{low} … {high} {c.unit or ''}".strip()
+
+
+@bp.route("/orders/<int:order_id>/inspection-report.pdf")
+@requires(Permission.QUALITY, Permission.VIEW_ORDERS)
+def inspection_report(order_id: int) -> Response:
+    order = _order(order_id)
+    results = [report.ResultLine(
+        operation=f"{r.operation.seq} {r.operation.name}", characteristic=r.characteristic.name,
+        occasion=str(r.frequency.label) + (f" #{r.sample_no}" if r.frequency.value == "every_n" else ""),
+        value=(format_decimal(r.value) + (f" {r.characteristic.unit}" if r.characteristic.unit else ""))
+        if r.value is not None else (r.defect or "–"),
+        limits=_limits(r.characteristic), verdict=_("Pass") if r.passed else _("Fail"), passed=r.passed,
+        who=r.user.display_name if r.user else "", when=format_moment(r.recorded_at),
+    ) for r in inspections.results_of_order(order_id)]
+    ncr_lines = [report.NcrLine(
+        number=str(n.id), operation=f"{n.operation.seq} {n.operation.name}" if n.operation else "", quantity=n.quantity,
+        defect=n.defect, status=n.status.label,
+        disposition=(n.disposition.label + (f": {n.disposition_reason}" if n.disposition_reason else "")
+                     + (f" ({n.disposed_by.display_name}, {format_moment(n.disposed_at)})" if n.disposed_by else ""))
+        if n.disposition else "",
+    ) for n in services.ncrs_of_order(order_id)]
+    sheet = report.InspectionReport(
+        number=order.number, product=f"{order.product.code} {order.product.name}", quantity=order.quantity,
+        status=order.status.label, printed=format_moment(utcnow()), results=results, ncrs=ncr_lines)
+    labels = {"title": _("Inspection report"), "product": _("Product"), "quantity": _("Quantity"), "status": _("Status"),
+              "printed": _("Printed"), "results": _("Inspection results"), "operation": _("Operation"),
+              "characteristic": _("Characteristic"), "occasion": _("When"), "value": _("Value"), "limits": _("Limits"),
+              "verdict": _("Result"), "who": _("Who"), "when": _("Time"), "no_results": _("No inspections recorded."),
+              "ncrs": _("Nonconformances"), "ncr": _("No."), "defect": _("Defect"), "disposition": _("Disposition"),
+              "no_ncrs": _("No nonconformances.")}
+    response = Response(report.render(sheet, labels), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="inspection-{order.id}.pdf"'
+    return response
