@@ -4,6 +4,7 @@ operation to the order's remaining route through the orders' operation-change se
 same transaction, so the next scheduler run plans it. Everything is audited."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from mes.core import audit
+from mes.core import audit, idempotency
 from mes.core.db import session, transaction, utcnow
 from mes.core.errors import InvalidTransition, NotFound, ValidationError
 from mes.core.locking import check_version, touch
@@ -57,15 +58,18 @@ def _clean(data: NcrInput) -> dict[str, list]:
     return errors
 
 
-def raise_ncr(user_id: int, data: NcrInput) -> int:
+def raise_ncr(user_id: int, data: NcrInput, key: str | None = None) -> int:
     """A new open nonconformance: from a failed inspection result, from a production report's
-    scrap, or by hand on a work order (and optionally one of its operations)."""
+    scrap, or by hand on a work order (and optionally one of its operations). With ``key`` (the
+    API's Idempotency-Key) a retry returns the first report instead of raising a second."""
     errors = _clean(data)
     photo_type = check_photo(data.photo) if data.photo else None
     if errors:
         raise ValidationError(fields=errors)
     assert data.quantity is not None
-    with transaction() as s:
+    quantity = data.quantity
+
+    def work(s: Any) -> tuple[int, dict[str, Any]]:
         source, order_id, op_id, defect = NcrSource.MANUAL, data.work_order_id, data.operation_id, (data.defect or "").strip()
         if data.inspection_result_id:
             result = s.get(InspectionResult, data.inspection_result_id)
@@ -81,7 +85,7 @@ def raise_ncr(user_id: int, data: NcrInput) -> int:
                 raise NotFound()
             if report.scrap_qty <= 0:
                 raise InvalidTransition(_l("This report has no scrap."))
-            if data.quantity > report.scrap_qty:
+            if quantity > report.scrap_qty:
                 raise ValidationError(fields={"quantity": [_l("At most %(n)s pieces.", n=report.scrap_qty)]})
             source, order_id, op_id = NcrSource.SCRAP, report.work_order_id, report.operation_id
             defect = defect or report.scrap_reason or ""
@@ -96,13 +100,18 @@ def raise_ncr(user_id: int, data: NcrInput) -> int:
             raise ValidationError(fields={"defect": [_l("Describe the defect.")]})
         row = Nonconformance(
             source=source, work_order_id=order.id, operation_id=op_id, inspection_result_id=data.inspection_result_id,
-            production_report_id=data.production_report_id, quantity=data.quantity, defect=defect[:120],
+            production_report_id=data.production_report_id, quantity=quantity, defect=defect[:120],
             description=(data.description or "").strip() or None, photo=data.photo, photo_type=photo_type,
             created_by_id=user_id, updated_by_id=user_id,
         )
         s.add(row)
         s.flush()
-        return row.id
+        return 201, {"id": row.id}
+
+    payload = {k: v for k, v in vars(data).items() if k != "photo"}
+    payload["photo"] = hashlib.sha256(data.photo).hexdigest() if data.photo else None
+    _status, body, _replayed = idempotency.run(user_id, key, "quality.ncr", payload, work)
+    return int(body["id"])
 
 
 def dispose(user_id: int, ncr_id: int, expected_version: int | None, disposition: str | None,
