@@ -106,7 +106,7 @@ def test_each_disposition_closes_and_is_audited(users, failed):
     row = fresh(Nonconformance, ncr_id)
     assert (row.disposition, row.disposition_reason) == (Disposition.USE_AS_IS, "Customer deviation 42 accepted")
     audit = session().scalars(select(AuditEntry).where(AuditEntry.entity == "nonconformance",
-                                                       AuditEntry.entity_id == str(ncr_id))).all()
+                                                       AuditEntry.entity_id == ncr_id)).all()
     assert any(a.field == "disposition" and a.reason == "Customer deviation 42 accepted" for a in audit)
 
 

@@ -89,3 +89,18 @@ def test_stale_plan_edit_is_refused(plant):
     with pytest.raises((StaleEdit, ValidationError)):
         routing.add_characteristic(routing_id, r.operations[0].id, r.version - 1,
                                    CharacteristicInput(name="X", upper_limit=Decimal(1)))
+
+
+def test_a_split_lot_keeps_the_plan(qplant, make_order):
+    from mes.core.db import session
+    from mes.orders import services as orders
+    from mes.orders.models import WorkOrder
+
+    order = make_order(quantity=12)
+    child_id = orders.split(order.id, order.version, 4, "partial delivery")
+    session().rollback()
+    child = session().get(WorkOrder, child_id)
+    original = order.operations[0].characteristics
+    copied = child.operations[0].characteristics
+    assert [c.name for c in copied] == ["Diameter", "Length", "Surface"]
+    assert [c.source_characteristic_id for c in copied] == [c.source_characteristic_id for c in original]
