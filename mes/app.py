@@ -30,12 +30,14 @@ from mes.routing.views import bp as routing_bp
 from mes.scheduling.machine_work import open_work
 from mes.scheduling.services import published_times
 from mes.scheduling.views import bp as scheduling_bp
-from mes.shopfloor.services import MACHINE_COUNTS, labour_of_order
+from mes.quality.inspections import check_first_article
+from mes.quality.views import bp as quality_bp
+from mes.shopfloor.services import FIRST_ARTICLE, MACHINE_COUNTS, labour_of_order
 from mes.shopfloor.views import bp as shopfloor_bp
 
 _PACKAGE = Path(__file__).resolve().parent
 BLUEPRINTS = (core_bp, setup_bp, reports_bp, admin_bp, machines_bp, routing_bp, imports_bp, orders_bp, scheduling_bp, shopfloor_bp,
-              machinedata_bp, andon_bp)
+              machinedata_bp, andon_bp, quality_bp)
 
 
 def _templates_dir() -> str:
@@ -73,6 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[OPEN_WORK] = open_work
     app.extensions[LABOUR] = labour_of_order
     app.extensions[MACHINE_COUNTS] = offered_counts
+    app.extensions[FIRST_ARTICLE] = check_first_article
     init_api(app)
     # After the API: flask-smorest installs an app-wide HTTP error handler that ours replaces.
     web.init_app(app)

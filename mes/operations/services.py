@@ -15,7 +15,7 @@ from mes.core.errors import NotFound, ValidationError
 from mes.core.locking import check_version
 from mes.machines.models import Machine, MachineStatus, WorkCenter
 from mes.operations import graph
-from mes.operations.models import COPIED_FIELDS
+from mes.operations.models import CHARACTERISTIC_FIELDS, COPIED_FIELDS
 from mes.operations.rules import MachineTime, OperationInput, validate_operation
 
 #: Gap between sequence numbers, so an operation can be put between two others later.
@@ -247,7 +247,20 @@ def copy_operation(source: OperationRow | Any, op_class: type, machine_row: type
     fields.update(overrides)
     return op_class(**fields, machines=[
         machine_row(machine_id=m.machine_id, setup_minutes=m.setup_minutes, run_minutes=m.run_minutes) for m in source.machines
-    ])
+    ], characteristics=copy_characteristics(source, op_class))
+
+
+def copy_characteristics(source: Any, op_class: type) -> list[Any]:
+    """Copies of ``source``'s inspection plan for an operation of ``op_class``. A work order's
+    copy remembers the routing's line it came from (a lot split keeps its original's)."""
+    char_class = op_class.characteristics.property.mapper.class_  # type: ignore[attr-defined]
+    copies = []
+    for c in source.characteristics:
+        fields = {name: getattr(c, name) for name in CHARACTERISTIC_FIELDS}
+        if hasattr(char_class, "source_characteristic_id"):
+            fields["source_characteristic_id"] = getattr(c, "source_characteristic_id", c.id)
+        copies.append(char_class(**fields))
+    return copies
 
 
 def copy_all(s: Session, source: Owner, target: Owner, op_class: type, machine_row: type,

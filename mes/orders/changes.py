@@ -60,10 +60,17 @@ def insert_operation(order_id: int, expected_version: int | None, data: Operatio
                      reason: str | None) -> int:
     """Add an operation (e.g. rework) to a released order. ``seq`` places it; by default last."""
     with _changing(order_id, expected_version, reason) as (s, order):
-        op = operations.add(s, order, data, seq, Operation, OperationMachine, edge_maker(order))
-        _check_order_graph(order)
-        touch(order)
-        return op.id
+        return insert_operation_in(s, order, data, seq).id
+
+
+def insert_operation_in(s: Session, order: WorkOrder, data: OperationInput, seq: int | None) -> Operation:
+    """The insertion inside the caller's transaction, on an order it has loaded and locked (a
+    rework disposition closes its nonconformance in the same transaction)."""
+    _changeable(order)
+    op = operations.add(s, order, data, seq, Operation, OperationMachine, edge_maker(order))
+    _check_order_graph(order)
+    touch(order)
+    return op
 
 
 def change_operation(order_id: int, operation_id: int, expected_version: int | None, data: OperationInput,

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-from mes.operations.models import MachineTimeColumns, OperationColumns, operation_constraints
+from mes.operations.models import (
+    CharacteristicColumns,
+    MachineTimeColumns,
+    OperationColumns,
+    characteristic_constraints,
+    operation_constraints,
+)
 
 
 class WorkOrderStatus(enum.StrEnum):
@@ -171,8 +177,26 @@ class Operation(OperationColumns, Audited, Base):
     machines: Mapped[list[OperationMachine]] = relationship(
         back_populates="operation", cascade="all, delete-orphan", order_by="OperationMachine.id"
     )
+    characteristics: Mapped[list[OperationCharacteristic]] = relationship(
+        back_populates="operation", cascade="all, delete-orphan", order_by="OperationCharacteristic.seq"
+    )
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class OperationCharacteristic(CharacteristicColumns, Audited, Base):
+    """A line of a work order operation's inspection plan, copied from the routing at release."""
+
+    __tablename__ = "operation_characteristic"
+    __table_args__ = characteristic_constraints()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("operation.id", ondelete="CASCADE"), index=True)
+    # The routing's line it was copied from: results of all orders of a product meet there (control charts).
+    source_characteristic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("routing_characteristic.id", ondelete="SET NULL"), index=True)
+
+    operation: Mapped[Operation] = relationship(back_populates="characteristics")
 
 
 class OperationMachine(MachineTimeColumns, Audited, Base):

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mes.core.audit import Audited
 from mes.core.db import Base, str_enum, utcnow
-from mes.operations.models import MachineTimeColumns, OperationColumns, operation_constraints
+from mes.operations.models import (
+    CharacteristicColumns,
+    MachineTimeColumns,
+    OperationColumns,
+    characteristic_constraints,
+    operation_constraints,
+)
 
 
 class ProductFamily(Audited, Base):
@@ -113,6 +119,21 @@ class RoutingOperation(OperationColumns, Audited, Base):
     machines: Mapped[list[RoutingOperationMachine]] = relationship(
         back_populates="operation", cascade="all, delete-orphan", order_by="RoutingOperationMachine.id"
     )
+    characteristics: Mapped[list[RoutingCharacteristic]] = relationship(
+        back_populates="operation", cascade="all, delete-orphan", order_by="RoutingCharacteristic.seq"
+    )
+
+
+class RoutingCharacteristic(CharacteristicColumns, Audited, Base):
+    """A line of a routing operation's inspection plan."""
+
+    __tablename__ = "routing_characteristic"
+    __table_args__ = characteristic_constraints()
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("routing_operation.id", ondelete="CASCADE"), index=True)
+
+    operation: Mapped[RoutingOperation] = relationship(back_populates="characteristics")
 
 
 class RoutingOperationMachine(MachineTimeColumns, Audited, Base):

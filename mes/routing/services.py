@@ -19,11 +19,13 @@ from mes.machines.models import WorkCenter
 from mes.machines.services import check_code, check_name, clean
 from mes.operations import graph
 from mes.operations import services as operations
+from mes.operations.inspection import CharacteristicInput, apply_characteristic, validate_characteristic
 from mes.operations.rules import OperationInput
 from mes.routing.models import (
     Product,
     ProductFamily,
     Routing,
+    RoutingCharacteristic,
     RoutingEdge,
     RoutingOperation,
     RoutingOperationMachine,
@@ -144,6 +146,55 @@ def remove_operation(routing_id: int, operation_id: int, expected_version: int |
         operations.rewrite_edges(s, routing, bridged, _edge(routing))
         s.flush()
         touch(routing)
+
+
+# --- inspection plans ---------------------------------------------------------------------------
+
+
+def add_characteristic(routing_id: int, operation_id: int, expected_version: int | None,
+                       data: CharacteristicInput) -> int:
+    """Add a line to a draft routing operation's inspection plan."""
+    errors = validate_characteristic(data)
+    if errors:
+        raise ValidationError(fields=errors)
+    with transaction() as s:
+        routing = _load(s, routing_id, expected_version)
+        op = operations.find(routing, operation_id)
+        row = RoutingCharacteristic(seq=max((c.seq for c in op.characteristics), default=0) + 1, name="")
+        apply_characteristic(row, data)
+        op.characteristics.append(row)
+        s.flush()
+        touch(routing)
+        return row.id
+
+
+def update_characteristic(routing_id: int, operation_id: int, characteristic_id: int, expected_version: int | None,
+                          data: CharacteristicInput) -> None:
+    errors = validate_characteristic(data)
+    if errors:
+        raise ValidationError(fields=errors)
+    with transaction() as s:
+        routing = _load(s, routing_id, expected_version)
+        row = _characteristic(operations.find(routing, operation_id), characteristic_id)
+        apply_characteristic(row, data)
+        touch(routing)
+
+
+def remove_characteristic(routing_id: int, operation_id: int, characteristic_id: int,
+                          expected_version: int | None) -> None:
+    with transaction() as s:
+        routing = _load(s, routing_id, expected_version)
+        op = operations.find(routing, operation_id)
+        op.characteristics.remove(_characteristic(op, characteristic_id))
+        s.flush()
+        touch(routing)
+
+
+def _characteristic(op: RoutingOperation, characteristic_id: int) -> RoutingCharacteristic:
+    row = next((c for c in op.characteristics if c.id == characteristic_id), None)
+    if row is None:
+        raise NotFound()
+    return row
 
 
 def move_operation(routing_id: int, operation_id: int, expected_version: int | None, direction: int) -> None:

@@ -20,6 +20,8 @@ from mes.core.web import form_version, hx_redirect, notify, render
 from mes.machines.models import WorkCenter
 from mes.operations import forms as operation_forms
 from mes.operations import services as operations
+from mes.operations.inspection import CharacteristicInput, parse_characteristic
+from mes.operations.models import CharacteristicKind, Frequency
 from mes.operations.rules import OperationInput
 from mes.routing import services
 from mes.routing.forms import ProductForm
@@ -202,6 +204,51 @@ def move_operation(routing_id: int, operation_id: int) -> Response:
     direction = -1 if request.form.get("direction") == "up" else 1
     services.move_operation(routing_id, operation_id, form_version(), direction)
     return _body(routing_id)
+
+
+def _plan_page(routing_id: int, operation_id: int, status: int = 200) -> Response:
+    routing = _load_routing(routing_id)
+    op = operations.find(routing, operation_id)
+    return render("routing/inspection.html", "routing/_inspection_plan.html", status=status, routing=routing, op=op,
+                  editable=routing.status == RoutingStatus.DRAFT, kinds=list(CharacteristicKind),
+                  frequencies=list(Frequency))
+
+
+@bp.route("/<int:routing_id>/operations/<int:operation_id>/inspection")
+@requires(Permission.VIEW_ROUTINGS)
+def inspection_plan(routing_id: int, operation_id: int) -> Response:
+    """An operation's inspection plan: measured characteristics and attributes, and when to check them."""
+    return _plan_page(routing_id, operation_id)
+
+
+def _characteristic_input() -> CharacteristicInput:
+    data, errors = parse_characteristic(request.form)
+    if errors:
+        raise ValidationError(fields=errors)
+    return data
+
+
+@bp.route("/<int:routing_id>/operations/<int:operation_id>/inspection", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS)
+def add_characteristic(routing_id: int, operation_id: int) -> Response:
+    services.add_characteristic(routing_id, operation_id, form_version(), _characteristic_input())
+    notify(_l("Characteristic added."))
+    return _plan_page(routing_id, operation_id)
+
+
+@bp.route("/<int:routing_id>/operations/<int:operation_id>/inspection/<int:characteristic_id>", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS)
+def update_characteristic(routing_id: int, operation_id: int, characteristic_id: int) -> Response:
+    services.update_characteristic(routing_id, operation_id, characteristic_id, form_version(), _characteristic_input())
+    notify(_l("Characteristic saved."))
+    return _plan_page(routing_id, operation_id)
+
+
+@bp.route("/<int:routing_id>/operations/<int:operation_id>/inspection/<int:characteristic_id>/remove", methods=["POST"])
+@requires(Permission.EDIT_ROUTINGS)
+def remove_characteristic(routing_id: int, operation_id: int, characteristic_id: int) -> Response:
+    services.remove_characteristic(routing_id, operation_id, characteristic_id, form_version())
+    return _plan_page(routing_id, operation_id)
 
 
 @bp.route("/<int:routing_id>/release", methods=["POST"])

@@ -60,6 +60,10 @@ MAX_MINUTES = 24 * 60
 #: MachineDowntime.source of a stop the machine reported itself (machine data).
 MACHINE_SOURCE = "machine"
 OS = OperationStatus
+#: ``app.extensions[FIRST_ARTICLE](session, operation)`` raises a DomainError while the operation
+#: may not report good pieces (a gated first-piece inspection missing or failed). The quality
+#: package knows inspections and sits above this one, so the app factory plugs its check in.
+FIRST_ARTICLE = "mes.shopfloor.first_article"
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -468,6 +472,8 @@ def _report(s: Session, user_id: int, op: Operation, order: WorkOrder, good: int
     if refusal == quantities.Refusal.TOO_MANY:
         left = quantities.remaining(op.qty_good + op.qty_scrap, allowed_quantity(order, op))
         raise ValidationError(_l("Only %(n)s more pieces can be reported on this operation."), n=left)
+    if good > 0 and (check := current_app.extensions.get(FIRST_ARTICLE)) is not None:
+        check(s, op)
     scrap_code = None
     if scrap:
         scrap_code = _reason(s, scrap_reason_id, ReasonKind.SCRAP).code

@@ -139,6 +139,8 @@ def _visible_text(html: str) -> str:
 
 def _enum_words() -> set[str]:
     from mes.machines.models import MachineStatus
+    from mes.operations.models import CharacteristicKind, Frequency
+    from mes.quality.models import Disposition, NcrSource, NcrStatus
     from mes.orders.models import OperationStatus, Priority, WorkOrderStatus
     from mes.routing.models import RoutingStatus
     from mes.scheduling.engine.problem import Phase, SolveStatus
@@ -146,7 +148,7 @@ def _enum_words() -> set[str]:
 
     words = set()  # (role names are left out: the test users are named after their roles)
     for kind in (MachineStatus, OperationStatus, Priority, WorkOrderStatus, RoutingStatus, Phase, SolveStatus,
-                 ScheduleStatus):
+                 ScheduleStatus, CharacteristicKind, Frequency, NcrSource, NcrStatus, Disposition):
         words |= {m.value for m in kind}
     return words
 
@@ -194,7 +196,7 @@ def seeded_pages(app, users, plant, make_order):  # type: ignore[no-untyped-def]
     return urls
 
 
-@pytest.mark.parametrize("role", ["planner", "owner", "admin"])
+@pytest.mark.parametrize("role", ["planner", "owner", "admin", "quality"])
 def test_chinese_pages_show_no_raw_values_or_english_words(app, seeded_pages, role):
     import re
 
