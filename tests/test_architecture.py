@@ -14,8 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "mes"
 
 #: Domain packages from the bottom up: each may import the ones before it, never the ones after.
-ORDER = ["core", "machines", "operations", "routing", "orders", "scheduling", "shopfloor", "quality", "reports",
-         "admin", "imports"]
+ORDER = ["core", "machines", "operations", "routing", "orders", "scheduling", "shopfloor", "machinedata", "quality",
+         "reports", "admin", "imports"]
 #: Modules that assemble the application and may import anything.
 TOP = {"mes", "mes.app", "mes.cli", "mes.demo", "mes.models", "mes.api"}
 #: Modules of a package's web side (blueprints, forms, API schemas).
