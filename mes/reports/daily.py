@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from mes.core.clock import day_end, day_start, plant_now, plant_today, plant_tz
 from mes.core.errors import ValidationError
 from mes.core.models import User
+from mes.machinedata.oee import EMPTY, Oee, OeeInput, compute
+from mes.machinedata.services import oee_inputs
 from mes.machines.models import (
     CalendarShift,
     Machine,
@@ -213,6 +215,22 @@ class WorkerLine:
 
 
 @dataclass
+class MachineOee:
+    machine: str
+    work_center: str
+    figures: OeeInput
+    oee: Oee
+
+
+@dataclass
+class OeeTrend:
+    """A work center's OEE per day, oldest first (the sheet's day last)."""
+
+    work_center: str
+    points: list[float | None]
+
+
+@dataclass
 class Wip:
     orders_in_progress: int
     operations_running: int
@@ -238,6 +256,9 @@ class DailySheet:
     late_or_at_risk: list[OrderLine]
     wip: Wip
     scrap_reasons: list[ScrapReason]
+    oee_total: Oee
+    oee_by_machine: list[MachineOee]
+    oee_trend: list[OeeTrend]
     labour: list[WorkerLine] | None = None
     trend: list[DayFigures] = field(default_factory=list)
 
@@ -515,6 +536,32 @@ def headline(today: DayFigures, before: list[DayFigures], oee_today: float | Non
     ]
 
 
+def _oee(s: Session, w: Window, days: list[dt.date]) -> tuple[Oee, list[MachineOee], list[OeeTrend], list[Oee]]:
+    """OEE of the window per machine and for the plant, and per work center for each day."""
+    machines = {m.id: m for m in s.scalars(select(Machine))}
+    wc_codes = {wc.id: wc.code for wc in s.scalars(select(WorkCenter))}
+    inputs = oee_inputs(w.start, w.end)
+    per_machine = [
+        MachineOee(machines[mid].code, wc_codes.get(machines[mid].work_center_id, "-"), figures, compute(figures))
+        for mid, figures in inputs.items()
+        if figures.planned_minutes or figures.run_minutes or figures.total
+    ]
+    per_machine.sort(key=lambda line: (line.work_center, line.machine))
+    total = compute(sum(inputs.values(), EMPTY))
+    by_day: list[dict[str, OeeInput]] = []
+    plant_days: list[Oee] = []
+    for day in days:
+        found = oee_inputs(day_start(day).astimezone(dt.UTC), day_end(day).astimezone(dt.UTC))
+        sums: dict[str, OeeInput] = defaultdict(lambda: EMPTY)
+        for mid, figures in found.items():
+            sums[wc_codes.get(machines[mid].work_center_id, "-")] += figures
+        by_day.append(sums)
+        plant_days.append(compute(sum(found.values(), EMPTY)))
+    centers = sorted({code for sums in by_day for code, f in sums.items() if f.planned_minutes or f.run_minutes or f.total})
+    trend = [OeeTrend(code, [compute(sums[code]).oee if code in sums else None for sums in by_day]) for code in centers]
+    return total, per_machine, trend, plant_days
+
+
 def daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: str = "") -> DailySheet:
     """Every figure of the sheet for window ``w``."""
     now = plant_now().astimezone(dt.UTC)
@@ -523,14 +570,16 @@ def daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: st
     pareto, longest, down = _downtime(s, w, locale, now)
     completed, watch = _orders(s, w, plant_today())
     days = [day_figures(s, w.day - dt.timedelta(days=n)) for n in range(TREND_DAYS, -1, -1)]
+    oee_total, oee_by_machine, oee_trend, oee_days = _oee(s, w, [d.day for d in days])
     this_day = DayFigures(w.day, total.good, total.scrap, len(completed), sum(1 for o in completed if o.on_time)) \
         if w.shift else days[-1]
     return DailySheet(
         window=w, plant=plant, generated_at=now, plan_version=plan.id if plan else None,
-        headline=headline(this_day, days[:-1]),
+        headline=headline(this_day, days[:-1], oee_total.oee, [o.oee for o in oee_days[:-1]]),
         totals=total, by_work_center=by_wc, by_machine=by_machine, by_family=by_family,
         downtime_by_reason=pareto, longest_stops=longest, downtime_minutes=down,
         completed=completed, late_or_at_risk=watch, wip=_wip(s), scrap_reasons=_scrap_reasons(s, w, locale),
+        oee_total=oee_total, oee_by_machine=oee_by_machine, oee_trend=oee_trend,
         labour=_labour(s, w) if with_labour else None, trend=days,
     )
 

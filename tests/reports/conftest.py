@@ -12,7 +12,14 @@ from sqlalchemy import select
 
 from mes.core.clock import plant_today
 from mes.core.db import session, transaction
-from mes.machines.models import MachineDowntime, Reason, ReasonKind
+from mes.machines.models import (
+    CalendarShift,
+    MachineDowntime,
+    Reason,
+    ReasonKind,
+    WorkCalendar,
+    WorkCenter,
+)
 from mes.orders.models import (
     Operation,
     OperationStatus,
@@ -34,7 +41,8 @@ def known_day(app, users, plant, make_order):  # type: ignore[no-untyped-def]
     output 85 good (TURN 65, MILL 20; L-NEW 35, L-OLD 30, M-1 20), 6 scrap (5 out of tolerance,
     1 surface); planned 150 (TURN 100, MILL 50); downtime 195 min (tool breakage 90, no reason
     60, power 45); completed B (late) and C (on time); open late E, at risk F; labour: Worker
-    6.00 h / 55 good, Worker Two 2.00 h / 30 good. The day before: 50 good, no scrap.
+    6.00 h / 55 good, Worker Two 2.00 h / 30 good. The day before: 50 good, no scrap. Shifts
+    06:00-14:00 and 14:00-22:00 every day; OEE from the run-phase labour on each machine.
     """
     day = plant_today() - dt.timedelta(days=1)
 
@@ -47,6 +55,14 @@ def known_day(app, users, plant, make_order):  # type: ignore[no-untyped-def]
     e = make_order(quantity=10, due_date=day - dt.timedelta(days=3))
     f = make_order(quantity=10, due_date=day + dt.timedelta(days=1))
     with transaction() as s:
+        # Two shifts every day for both work centers: 960 planned minutes per machine.
+        calendar = WorkCalendar(code="2S", name="Two shifts")
+        s.add(calendar)
+        s.flush()
+        s.add_all([CalendarShift(calendar_id=calendar.id, weekday=d, start_minute=a, end_minute=b)
+                   for d in range(7) for a, b in ((360, 840), (840, 1320))])
+        for wc in (plant.turn, plant.mill):
+            s.get(WorkCenter, wc).calendar_id = calendar.id
         reason = {(r.kind, r.code): r.id for r in s.scalars(select(Reason))}
         ops = {}
         for order_id in (a.id, f.id):

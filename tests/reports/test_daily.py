@@ -8,6 +8,7 @@ import pytest
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import ValidationError
+from mes.machinedata.oee import OeeInput, compute
 from mes.reports import daily
 
 
@@ -53,17 +54,29 @@ def test_chinese_names_and_no_labour(known_day):  # type: ignore[no-untyped-def]
     assert sheet.downtime_by_reason[0].reason == "断刀"
 
 
-def test_shift_window(known_day):  # type: ignore[no-untyped-def]
-    from mes.core.db import transaction
-    from mes.machines.models import CalendarShift, WorkCalendar
+def test_oee_per_machine_work_center_and_day(known_day):  # type: ignore[no-untyped-def]
+    sheet = _sheet(known_day.day)
+    # planned: two shifts (960 min); run: the run-phase labour spans; ideal: pieces x run minutes
+    # of the machine (L-NEW 2.0, L-OLD 4.0) or the operation (milling 3.5).
+    expected = {
+        "L-NEW": OeeInput(960, 240, 37 * 2.0, 35, 37),
+        "L-OLD": OeeInput(960, 120, 31 * 4.0, 30, 31),
+        "M-1": OeeInput(960, 120, 23 * 3.5, 20, 23),
+    }
+    assert {m.machine: m.figures for m in sheet.oee_by_machine} == expected
+    for line in sheet.oee_by_machine:
+        assert line.oee == compute(expected[line.machine])
+    plant = compute(expected["L-NEW"] + expected["L-OLD"] + expected["M-1"])
+    assert sheet.oee_total == plant
+    head = {h.key: h for h in sheet.headline}
+    assert head["oee"].value == plant.oee and head["oee"].average is None  # no run time before
+    trend = {t.work_center: t.points for t in sheet.oee_trend}
+    assert trend["TURN"][-1] == pytest.approx(compute(expected["L-NEW"] + expected["L-OLD"]).oee)
+    assert trend["MILL"][-1] == pytest.approx(compute(expected["M-1"]).oee)
+    assert len(trend["TURN"]) == 8 and trend["TURN"][:-1] == [None] * 7
 
-    with transaction() as s:
-        cal = WorkCalendar(code="2S", name="Two shifts")
-        s.add(cal)
-        s.flush()
-        s.add_all([CalendarShift(calendar_id=cal.id, weekday=known_day.day.weekday(), start_minute=360, end_minute=840),
-                   CalendarShift(calendar_id=cal.id, weekday=known_day.day.weekday(), start_minute=840, end_minute=1320)])
-    session().rollback()
+
+def test_shift_window(known_day):  # type: ignore[no-untyped-def]
     assert [n for n, _a, _b in daily.shift_spans(session(), known_day.day)] == ["06:00-14:00", "14:00-22:00"]
     early = _sheet(known_day.day, shift="06:00-14:00")
     late = _sheet(known_day.day, shift="2")
