@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -563,7 +564,12 @@ def _oee(s: Session, w: Window, days: list[dt.date]) -> tuple[Oee, list[MachineO
 
 
 def daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: str = "") -> DailySheet:
-    """Every figure of the sheet for window ``w``."""
+    """Every figure of the sheet for window ``w``, names in ``locale``."""
+    with force_locale(locale):
+        return _daily_sheet(s, w, locale, with_labour, plant)
+
+
+def _daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: str) -> DailySheet:
     now = plant_now().astimezone(dt.UTC)
     plan = plan_in_effect(s, w.start) or plan_in_effect(s, w.end)
     total, by_wc, by_machine, by_family = _output(s, w, plan, locale)

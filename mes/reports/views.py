@@ -7,7 +7,8 @@ from flask_login import current_user
 from mes.core.auth import Permission, can, login_required
 from mes.core.services import home_endpoint
 from mes.core.web import render
-from mes.reports.overview import overview as plant_overview, setup_steps
+from mes.reports.overview import overview as plant_overview
+from mes.reports.overview import setup_steps
 
 bp = Blueprint("reports", __name__)
 
