@@ -8,3 +8,4 @@ from mes.scheduling.models import *  # noqa: F401,F403
 
 metadata = Base.metadata
 from mes.shopfloor.models import *  # noqa: F401,F403
+from mes.reports.models import *  # noqa: F401,F403

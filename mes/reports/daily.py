@@ -506,7 +506,19 @@ def _labour(s: Session, w: Window) -> list[WorkerLine]:
 
 def day_figures(s: Session, day: dt.date) -> DayFigures:
     """Output, scrap and deliveries of one whole plant day (the headline's and trend's points)."""
-    start, end = day_start(day).astimezone(dt.UTC), day_end(day).astimezone(dt.UTC)
+    return window_figures(s, day, day_start(day).astimezone(dt.UTC), day_end(day).astimezone(dt.UTC))
+
+
+def earlier(w: Window, days: int) -> Window:
+    """The same window (whole day or shift, by the wall clock) ``days`` days before."""
+    tz = plant_tz()
+    # Aware arithmetic in the plant's zone keeps the wall-clock times across daylight saving.
+    start, end = (w.start.astimezone(tz) - dt.timedelta(days=days)), (w.end.astimezone(tz) - dt.timedelta(days=days))
+    return Window(w.day - dt.timedelta(days=days), start.astimezone(dt.UTC), end.astimezone(dt.UTC), w.shift)
+
+
+def window_figures(s: Session, day: dt.date, start: dt.datetime, end: dt.datetime) -> DayFigures:
+    """Output, scrap and deliveries in [start, end), reported as ``day``'s."""
     good, scrap = s.execute(
         select(func.coalesce(func.sum(ProductionReport.good_qty), 0), func.coalesce(func.sum(ProductionReport.scrap_qty), 0))
         .outerjoin(_ORIGINAL, _ORIGINAL.id == ProductionReport.reverses_id)
@@ -537,8 +549,9 @@ def headline(today: DayFigures, before: list[DayFigures], oee_today: float | Non
     ]
 
 
-def _oee(s: Session, w: Window, days: list[dt.date]) -> tuple[Oee, list[MachineOee], list[OeeTrend], list[Oee]]:
-    """OEE of the window per machine and for the plant, and per work center for each day."""
+def _oee(s: Session, w: Window, days: list[Window]) -> tuple[Oee, list[MachineOee], list[OeeTrend], list[Oee]]:
+    """OEE of the window per machine and for the plant, and per work center for the same window
+    on each of ``days``."""
     machines = {m.id: m for m in s.scalars(select(Machine))}
     wc_codes = {wc.id: wc.code for wc in s.scalars(select(WorkCenter))}
     inputs = oee_inputs(w.start, w.end)
@@ -552,7 +565,7 @@ def _oee(s: Session, w: Window, days: list[dt.date]) -> tuple[Oee, list[MachineO
     by_day: list[dict[str, OeeInput]] = []
     plant_days: list[Oee] = []
     for day in days:
-        found = oee_inputs(day_start(day).astimezone(dt.UTC), day_end(day).astimezone(dt.UTC))
+        found = oee_inputs(day.start, day.end)
         sums: dict[str, OeeInput] = defaultdict(lambda: EMPTY)
         for mid, figures in found.items():
             sums[wc_codes.get(machines[mid].work_center_id, "-")] += figures
@@ -575,10 +588,11 @@ def _daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: s
     total, by_wc, by_machine, by_family = _output(s, w, plan, locale)
     pareto, longest, down = _downtime(s, w, locale, now)
     completed, watch = _orders(s, w, plant_today())
-    days = [day_figures(s, w.day - dt.timedelta(days=n)) for n in range(TREND_DAYS, -1, -1)]
-    oee_total, oee_by_machine, oee_trend, oee_days = _oee(s, w, [d.day for d in days])
-    this_day = DayFigures(w.day, total.good, total.scrap, len(completed), sum(1 for o in completed if o.on_time)) \
-        if w.shift else days[-1]
+    # A shift's sheet compares with the same shift (by the clock) on the days before.
+    windows = [earlier(w, n) for n in range(TREND_DAYS, -1, -1)]
+    days = [window_figures(s, x.day, x.start, x.end) for x in windows]
+    oee_total, oee_by_machine, oee_trend, oee_days = _oee(s, w, windows)
+    this_day = days[-1]
     return DailySheet(
         window=w, plant=plant, generated_at=now, plan_version=plan.id if plan else None,
         headline=headline(this_day, days[:-1], oee_total.oee, [o.oee for o in oee_days[:-1]]),

@@ -30,7 +30,7 @@ def overview() -> Overview:
     s = session()
     today = plant_today()
     open_statuses = OPEN_STATUSES
-    count = lambda *conds: s.scalar(select(func.count()).select_from(WorkOrder).where(*conds)) or 0
+    count = lambda *conds: s.scalar(select(func.count()).select_from(WorkOrder).where(*conds)) or 0  # noqa: E731
     return Overview(
         open_orders=count(WorkOrder.status.in_(open_statuses)),
         late_orders=count(WorkOrder.status.in_(open_statuses), WorkOrder.due_date < today),
@@ -53,7 +53,7 @@ class SetupStep:
 def setup_steps() -> list[SetupStep]:
     """The steps from an empty plant to its first published plan, in order."""
     s = session()
-    exists = lambda model, *conds: s.scalar(select(func.count()).select_from(model).where(*conds)) > 0
+    exists = lambda model, *conds: s.scalar(select(func.count()).select_from(model).where(*conds)) > 0  # noqa: E731
     return [
         SetupStep("calendars", exists(WorkCalendar)),
         SetupStep("work_centers", exists(WorkCenter)),

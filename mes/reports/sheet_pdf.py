@@ -39,7 +39,7 @@ ARROWS = {"up": "↑", "down": "↓", "same": "→", "": ""}
 GOOD, BAD, GRID = colors.HexColor("#1b7f3b"), colors.HexColor("#b3261e"), colors.HexColor("#9aa0a6")
 
 
-def _font() -> None:
+def register_font() -> None:
     if FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
@@ -52,7 +52,7 @@ def minutes(value: float) -> str:
     return f"{value:.0f}"
 
 
-def _styles() -> dict[str, ParagraphStyle]:
+def styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
     return {
         "base": base,
@@ -63,7 +63,7 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float] | None = None,
+def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float] | None = None,
            numeric_from: int = 1) -> Table:
     table = Table([list(header), *[[str(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
@@ -121,7 +121,7 @@ def _title(sheet: DailySheet) -> str:
 
 
 def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
-    st = _styles()
+    st = styles()
     width = A4[0] - 30 * mm
     story: list[Flowable] = [Paragraph(_title(sheet), st["title"])]
     plan = _("published plan %(id)s", id=sheet.plan_version) if sheet.plan_version else _("no published plan")
@@ -132,17 +132,17 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
         story.append(Paragraph(_("No production, downtime or completed orders were reported on this day."), st["empty"]))
     else:
         story.append(Paragraph(_("Headline: this day against the average of the 7 days before"), st["h2"]))
-        story.append(_table([_("Figure"), _("This day"), _("7-day average"), _("Trend")], _headline_rows(sheet.headline),
+        story.append(grid([_("Figure"), _("This day"), _("7-day average"), _("Trend")], _headline_rows(sheet.headline),
                             [60 * mm, 35 * mm, 35 * mm, 40 * mm]))
         t = sheet.totals
         story.append(Paragraph(_("Output against the plan"), st["h2"]))
         story.append(Paragraph(_("Good %(good)s, scrap %(scrap)s, planned %(planned)s pieces.",
                                  good=t.good, scrap=t.scrap, planned=t.planned), st["base"]))
         header = [_("Work center"), _("Good"), _("Scrap"), _("Planned"), _("Of plan")]
-        story.append(_table(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_work_center]))
+        story.append(grid(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_work_center]))
         story.append(Spacer(1, 2 * mm))
         header[0] = _("Product family")
-        story.append(_table(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_family]))
+        story.append(grid(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_family]))
 
         story.append(Paragraph(_("OEE per machine"), st["h2"]))
         story.append(Paragraph(_("Plant OEE %(oee)s (availability %(a)s, performance %(p)s, quality %(q)s).",
@@ -159,26 +159,26 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
                          pct(line.oee.quality), pct(line.oee.oee)])
         listed = {line.machine for line in sheet.oee_by_machine}
         rows += [[o.key, "", o.good, o.scrap, o.planned, "-", "-", "-", "-"] for o in sheet.by_machine if o.key not in listed]
-        story.append(_table([_("Machine"), _("Work center"), _("Good"), _("Scrap"), _("Planned"), _("Availability"),
+        story.append(grid([_("Machine"), _("Work center"), _("Good"), _("Scrap"), _("Planned"), _("Availability"),
                              _("Performance"), _("Quality rate"), _("OEE")], rows, numeric_from=2))
         if sheet.oee_trend:
             days = [d.day.strftime("%m-%d") for d in sheet.trend]
             story.append(Paragraph(_("OEE trend per work center"), st["h2"]))
-            story.append(_table([_("Work center"), *days], [[t.work_center, *[pct(p) for p in t.points]] for t in sheet.oee_trend]))
+            story.append(grid([_("Work center"), *days], [[t.work_center, *[pct(p) for p in t.points]] for t in sheet.oee_trend]))
 
         story.append(Paragraph(_("Downtime: %(minutes)s min", minutes=minutes(sheet.downtime_minutes)), st["h2"]))
         if sheet.downtime_by_reason:
-            story.append(_table([_("Reason"), _("Minutes"), _("Stops"), _("Cumulative")],
+            story.append(grid([_("Reason"), _("Minutes"), _("Stops"), _("Cumulative")],
                                 [[r.reason, minutes(r.minutes), r.stops, pct(r.cumulative_share)]
                                  for r in sheet.downtime_by_reason[:MAX_REASONS]], [70 * mm, 30 * mm, 25 * mm, 30 * mm]))
             story.append(Spacer(1, 2 * mm))
-            story.append(_table([_("Longest stops"), _("Reason"), _("Start"), _("Minutes")],
+            story.append(grid([_("Longest stops"), _("Reason"), _("Start"), _("Minutes")],
                                 [[s.machine, s.reason, format_moment(s.start), minutes(s.minutes) + (" …" if s.open else "")]
                                  for s in sheet.longest_stops], [35 * mm, 60 * mm, 40 * mm, 25 * mm], numeric_from=3))
 
         story.append(Paragraph(_("Scrap: top reasons"), st["h2"]))
         if sheet.scrap_reasons:
-            story.append(_table([_("Reason"), _("Pieces")], [[r.reason, r.pieces] for r in sheet.scrap_reasons],
+            story.append(grid([_("Reason"), _("Pieces")], [[r.reason, r.pieces] for r in sheet.scrap_reasons],
                                 [90 * mm, 30 * mm]))
         else:
             story.append(Paragraph(_("No scrap."), st["base"]))
@@ -187,14 +187,14 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
     story.append(Paragraph(_("Completed: %(n)s, on time %(on_time)s, late %(late)s.", n=len(sheet.completed),
                              on_time=sheet.completed_on_time, late=len(sheet.completed) - sheet.completed_on_time), st["base"]))
     if sheet.completed:
-        story.append(_table([_("Work order"), _("Product"), _("Due"), _("Completed"), _("On time")],
+        story.append(grid([_("Work order"), _("Product"), _("Due"), _("Completed"), _("On time")],
                             [[o.number, o.product, o.due.isoformat(), o.completed.isoformat() if o.completed else "",
                               _("yes") if o.on_time else _("late")] for o in sheet.completed[:MAX_ORDERS]], numeric_from=5))
     watch = sheet.late_or_at_risk
     story.append(Spacer(1, 2 * mm))
     story.append(Paragraph(_("Open orders late or at risk in the published plan: %(n)s", n=len(watch)), st["base"]))
     if watch:
-        story.append(_table([_("Work order"), _("Product"), _("Due"), _("Planned end"), _("State")],
+        story.append(grid([_("Work order"), _("Product"), _("Due"), _("Planned end"), _("State")],
                             [[o.number, o.product, o.due.isoformat(), o.planned_end.isoformat() if o.planned_end else "-",
                               _("late") if o.late else _("at risk")] for o in watch[:MAX_ORDERS]], numeric_from=5))
         if len(watch) > MAX_ORDERS:
@@ -207,7 +207,7 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
     if sheet.labour is not None and not sheet.empty:
         story.append(KeepTogether([
             Paragraph(_("Labour"), st["h2"]),
-            _table([_("Worker"), _("Hours"), _("Good pieces"), _("Pieces per hour")],
+            grid([_("Worker"), _("Hours"), _("Good pieces"), _("Pieces per hour")],
                    [[line.name, line.hours, line.good, line.per_hour if line.per_hour is not None else "-"]
                     for line in sheet.labour], [70 * mm, 30 * mm, 30 * mm, 30 * mm]),
         ]))
@@ -216,7 +216,7 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
 
 def render(sheet: DailySheet, locale: str) -> bytes:
     """The sheet as PDF bytes, every label in ``locale`` (zh_CN or en)."""
-    _font()
+    register_font()
     out = io.BytesIO()
     with force_locale(locale):
         doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=12 * mm,

@@ -30,7 +30,7 @@ def ids(app, users, plant, make_order):  # type: ignore[no-untyped-def]
         "order_id": order.id, "operation_id": order.operations[0].id, "routing_id": plant.routing_id,
         "product_id": plant.p1, "machine_id": plant.old, "user_id": users["planner"], "kiosk_id": 1,
         "token_id": token_id, "work_center_id": plant.turn, "downtime_id": 1, "action": "skip", "kind": "routings", "fmt": "csv", "schedule_id": 1,
-        "center_id": plant.turn, "family_id": plant.fa, "calendar_id": 1, "exception_id": 1, "reason_id": 1, "report_id": 1,
+        "center_id": plant.turn, "family_id": plant.fa, "calendar_id": 1, "exception_id": 1, "reason_id": 1, "report_id": 1, "sheet_id": 1,
     }
 
 

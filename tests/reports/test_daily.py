@@ -83,6 +83,12 @@ def test_shift_window(known_day):  # type: ignore[no-untyped-def]
     # The correction made at 16:00 reverses the 07:30 report: it counts in the early shift.
     assert (early.totals.good, early.totals.scrap) == (65, 3)
     assert (late.totals.good, late.totals.scrap) == (20, 3)
+    # A shift is compared with the same shift on the days before: the day before's 50 pieces were
+    # made at 10:00, in the early shift.
+    early_head, late_head = ({h.key: h for h in sheet.headline}["output"] for sheet in (early, late))
+    assert (early_head.value, early_head.average) == (65, pytest.approx(50 / 7))
+    assert (late_head.value, late_head.average) == (20, 0)
+    assert [d.good for d in early.trend][-2:] == [50, 65] and [d.good for d in late.trend][-2:] == [0, 20]
     with pytest.raises(ValidationError) as refused:
         _sheet(known_day.day, shift="night")
     assert "06:00-14:00, 14:00-22:00" in refused.value.text()
