@@ -20,7 +20,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     Flowable,
-    KeepTogether,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -57,23 +56,24 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         "base": base,
         "title": ParagraphStyle("title", parent=base, fontSize=16, leading=20, spaceAfter=2 * mm),
-        "h2": ParagraphStyle("h2", parent=base, fontSize=11.5, leading=15, spaceBefore=3 * mm, spaceAfter=1.5 * mm),
+        "h2": ParagraphStyle("h2", parent=base, fontSize=11, leading=14, spaceBefore=2.5 * mm, spaceAfter=1 * mm,
+                             keepWithNext=1),
         "note": ParagraphStyle("note", parent=base, fontSize=8, leading=10, textColor=colors.HexColor("#555555")),
         "empty": ParagraphStyle("empty", parent=base, fontSize=13, leading=18, spaceBefore=6 * mm, spaceAfter=6 * mm),
     }
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float] | None = None,
-           numeric_from: int = 1) -> Table:
+         numeric_from: int = 1, size: float = 7.5) -> Table:
     table = Table([list(header), *[[str(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, 8.5),
+        ("FONT", (0, 0), (-1, -1), FONT, size),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eaed")),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, GRID),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#dadce0")),
         ("ALIGN", (numeric_from, 0), (-1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("TOPPADDING", (0, 0), (-1, -1), 1),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
     ]))
     return table
 
@@ -92,7 +92,7 @@ def _headline_rows(items: Sequence[Headline]) -> list[list[str]]:
 def _oee_chart(sheet: DailySheet, width: float) -> Drawing:
     """OEE per machine as bars (percent)."""
     lines = sheet.oee_by_machine
-    height = 55 * mm
+    height = 45 * mm
     drawing = Drawing(width, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 10 * mm, 10 * mm
@@ -126,7 +126,7 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
     story: list[Flowable] = [Paragraph(_title(sheet), st["title"])]
     plan = _("published plan %(id)s", id=sheet.plan_version) if sheet.plan_version else _("no published plan")
     story.append(Paragraph(
-        f"{sheet.plant} · " + _("made %(moment)s", moment=format_moment(sheet.generated_at)) + f" · {plan}", st["note"]))
+        f"{sheet.plant}  |  " + _("made %(moment)s", moment=format_moment(sheet.generated_at)) + f"  |  {plan}", st["note"]))
 
     if sheet.empty:
         story.append(Paragraph(_("No production, downtime or completed orders were reported on this day."), st["empty"]))
@@ -138,11 +138,21 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
         story.append(Paragraph(_("Output against the plan"), st["h2"]))
         story.append(Paragraph(_("Good %(good)s, scrap %(scrap)s, planned %(planned)s pieces.",
                                  good=t.good, scrap=t.scrap, planned=t.planned), st["base"]))
+        # One table per work center: today's output against the plan, then its OEE day by day.
+        trend = {x.work_center: x.points for x in sheet.oee_trend}
+        days = [d.day.strftime("%m-%d") for d in sheet.trend]
         header = [_("Work center"), _("Good"), _("Scrap"), _("Planned"), _("Of plan")]
-        story.append(grid(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_work_center]))
+        rows = [[o.key, o.good, o.scrap, o.planned, pct(o.attainment), *[pct(p) for p in trend.get(o.key, [None] * len(days))]]
+                for o in sheet.by_work_center]
+        shown = {o.key for o in sheet.by_work_center}
+        rows += [[code, 0, 0, 0, "-", *[pct(p) for p in points]] for code, points in trend.items() if code not in shown]
+        if trend:
+            story.append(Paragraph(_("On the right: each work center's OEE on the last 8 days."), st["note"]))
+        story.append(grid([*header, *(days if trend else [])], rows, size=7))
         story.append(Spacer(1, 2 * mm))
         header[0] = _("Product family")
-        story.append(grid(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_family]))
+        story.append(grid(header, [[o.key, o.good, o.scrap, o.planned, pct(o.attainment)] for o in sheet.by_family],
+                          [45 * mm, 25 * mm, 25 * mm, 25 * mm, 25 * mm]))
 
         story.append(Paragraph(_("OEE per machine"), st["h2"]))
         story.append(Paragraph(_("Plant OEE %(oee)s (availability %(a)s, performance %(p)s, quality %(q)s).",
@@ -161,10 +171,6 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
         rows += [[o.key, "", o.good, o.scrap, o.planned, "-", "-", "-", "-"] for o in sheet.by_machine if o.key not in listed]
         story.append(grid([_("Machine"), _("Work center"), _("Good"), _("Scrap"), _("Planned"), _("Availability"),
                              _("Performance"), _("Quality rate"), _("OEE")], rows, numeric_from=2))
-        if sheet.oee_trend:
-            days = [d.day.strftime("%m-%d") for d in sheet.trend]
-            story.append(Paragraph(_("OEE trend per work center"), st["h2"]))
-            story.append(grid([_("Work center"), *days], [[t.work_center, *[pct(p) for p in t.points]] for t in sheet.oee_trend]))
 
         story.append(Paragraph(_("Downtime: %(minutes)s min", minutes=minutes(sheet.downtime_minutes)), st["h2"]))
         if sheet.downtime_by_reason:
@@ -205,12 +211,10 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
                              paused=w.operations_paused, pieces=w.pieces), st["base"]))
 
     if sheet.labour is not None and not sheet.empty:
-        story.append(KeepTogether([
-            Paragraph(_("Labour"), st["h2"]),
-            grid([_("Worker"), _("Hours"), _("Good pieces"), _("Pieces per hour")],
-                   [[line.name, line.hours, line.good, line.per_hour if line.per_hour is not None else "-"]
-                    for line in sheet.labour], [70 * mm, 30 * mm, 30 * mm, 30 * mm]),
-        ]))
+        story.append(Paragraph(_("Labour"), st["h2"]))
+        story.append(grid([_("Worker"), _("Hours"), _("Good pieces"), _("Pieces per hour")],
+                          [[line.name, line.hours, line.good, line.per_hour if line.per_hour is not None else "-"]
+                           for line in sheet.labour], [70 * mm, 30 * mm, 30 * mm, 30 * mm]))
     return story
 
 

@@ -61,7 +61,7 @@ def render(report: ValueReport, locale: str, plant: str = "") -> bytes:
             story.append(Paragraph(_("Nothing has been reported yet: the figures start with the first production report."),
                                    st["empty"]))
         else:
-            story.append(Paragraph(f"{plant} · " + _("live since %(day)s", day=report.go_live.isoformat()), st["note"]))
+            story.append(Paragraph(f"{plant}  |  " + _("live since %(day)s", day=report.go_live.isoformat()), st["note"]))
             story.append(Paragraph(_("Digital footprint"), st["h2"]))
             story.append(Paragraph(_("Machines connected by MQTT: %(connected)s of %(total)s (the others are reported by hand "
                                      "on the terminals).", connected=report.machines_connected, total=report.machines_total),
