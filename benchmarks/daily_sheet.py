@@ -17,7 +17,6 @@ import tempfile
 import time
 from decimal import Decimal
 
-
 PAGE = re.compile(rb"/Type /Page\b(?!s)")
 
 
@@ -36,13 +35,31 @@ def main() -> None:
     from mes.core.clock import day_start, plant_today
     from mes.core.db import session, transaction
     from mes.core.models import User
-    from mes.machines.models import CalendarShift, Machine, MachineDowntime, Reason, ReasonKind, WorkCalendar, WorkCenter
-    from mes.orders.models import Operation, OperationStatus, ProductionReport, WorkOrder, WorkOrderStatus
+    from mes.machines.models import (
+        CalendarShift,
+        Machine,
+        MachineDowntime,
+        Reason,
+        ReasonKind,
+        WorkCalendar,
+        WorkCenter,
+    )
+    from mes.orders.models import (
+        Operation,
+        OperationStatus,
+        ProductionReport,
+        WorkOrder,
+        WorkOrderStatus,
+    )
     from mes.reports import daily, exports, sheet_pdf
     from mes.reports import dashboard as dashboard_module
     from mes.reports.dashboard import dashboard
     from mes.routing.models import Product, ProductFamily
-    from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
+    from mes.scheduling.models import (
+        ScheduledOperation,
+        ScheduleStatus,
+        ScheduleVersion,
+    )
     from mes.shopfloor.models import LabourRecord
 
     folder = tempfile.mkdtemp()
