@@ -60,3 +60,36 @@ def test_dashboard_at_phone_width(live_server, browser):  # type: ignore[no-unty
     page.locator("#dash-good", has_text="12").wait_for()
     context.close()
     assert violations == [], violations
+
+
+def test_daily_sheet_page_downloads(live_server, browser, tmp_path):  # type: ignore[no-untyped-def]
+    from mes.core.clock import plant_today
+
+    base, app = live_server
+    _seed(app)
+    _add_report(app, 7)
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{base}/login")
+    page.fill("#username", "boss")
+    page.fill("#password", "correct-horse-1")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.click("nav.mainnav >> text=Reports")
+    page.locator("form.daily-form").wait_for()
+    with app.app_context():
+        today = plant_today().isoformat()
+    page.fill("input[name=date]", today)
+    page.select_option("select[name=lang]", "en")
+    with page.expect_download() as download:
+        page.click("form.daily-form button:has-text('CSV')")
+    body = (tmp_path / "sheet.csv")
+    download.value.save_as(body)
+    text = body.read_text(encoding="utf-8-sig")
+    assert "Output per work center" in text and "Worker" in text  # the owner gets the labour figures
+    assert download.value.suggested_filename == f"daily-{today}.csv"
+    context.close()
+    assert violations == [], violations
