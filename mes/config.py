@@ -57,6 +57,8 @@ def load(overrides: dict | None = None) -> dict:
         "DATABASE_URL": database_url,
         "PLANT_NAME": os.environ.get("MES_PLANT_NAME", "Demo Plant"),
         "PLANT_TIMEZONE": os.environ.get("MES_TIMEZONE", "Asia/Shanghai"),
+        # A TrueType font to embed in printed reports (default: the CID font STSong-Light).
+        "PDF_FONT": os.environ.get("MES_PDF_FONT", ""),
         "BABEL_DEFAULT_LOCALE": os.environ.get("MES_DEFAULT_LOCALE", "en"),
         "LANGUAGES": ("en", "zh_CN"),
         # The shop-floor terminal's language until a worker switches.

@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.graphics.charts.barcharts import VerticalBarChart
@@ -18,6 +19,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     Paragraph,
@@ -30,7 +32,10 @@ from reportlab.platypus import (
 from mes.core.i18n import format_moment
 from mes.reports.daily import DailySheet, Headline
 
-FONT = "STSong-Light"
+#: Every PDF reader has this font: nothing to ship, and the text can be extracted.
+CID_FONT = "STSong-Light"
+#: The name a TrueType font file set as ``PDF_FONT`` (``MES_PDF_FONT``) is embedded under.
+EMBEDDED_FONT = "MesEmbedded"
 #: Long lists are cut so the sheet stays within three pages; the CSV and Excel files have them all.
 MAX_ORDERS = 15
 MAX_REASONS = 8
@@ -38,9 +43,23 @@ ARROWS = {"up": "↑", "down": "↓", "same": "→", "": ""}
 GOOD, BAD, GRID = colors.HexColor("#1b7f3b"), colors.HexColor("#b3261e"), colors.HexColor("#9aa0a6")
 
 
-def register_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+def font_name() -> str:
+    """The embedded TrueType font when one is configured (e.g. Debian's fonts-wqy-microhei,
+    ``/usr/share/fonts/truetype/wqy/wqy-microhei.ttc``: glyphs look the same in every viewer),
+    else the CID font STSong-Light (no file needed; viewers substitute a Song face)."""
+    return EMBEDDED_FONT if current_app.config.get("PDF_FONT") else CID_FONT
+
+
+def register_font() -> str:
+    """Register the font :func:`font_name` names (once per process) and return its name."""
+    name = font_name()
+    if name not in pdfmetrics.getRegisteredFontNames():
+        if name == EMBEDDED_FONT:
+            # reportlab reads TrueType (and TrueType collections, first face); not CFF fonts like Noto CJK.
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, current_app.config["PDF_FONT"], subfontIndex=0))
+        else:
+            pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return name
 
 
 def pct(value: float | None) -> str:
@@ -52,7 +71,7 @@ def minutes(value: float) -> str:
 
 
 def styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
+    base = ParagraphStyle("base", fontName=font_name(), fontSize=9, leading=12, wordWrap="CJK")
     return {
         "base": base,
         "title": ParagraphStyle("title", parent=base, fontSize=16, leading=20, spaceAfter=2 * mm),
@@ -67,7 +86,7 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[
          numeric_from: int = 1, size: float = 7.5) -> Table:
     table = Table([list(header), *[[str(c) for c in row] for row in rows]], colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, -1), FONT, size),
+        ("FONT", (0, 0), (-1, -1), font_name(), size),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eaed")),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, GRID),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#dadce0")),
@@ -99,17 +118,17 @@ def _oee_chart(sheet: DailySheet, width: float) -> Drawing:
     chart.width, chart.height = width - 14 * mm, height - 16 * mm
     chart.data = [[round((line.oee.oee or 0) * 100, 1) for line in lines]]
     chart.categoryAxis.categoryNames = [line.machine for line in lines]
-    chart.categoryAxis.labels.fontName = FONT
+    chart.categoryAxis.labels.fontName = font_name()
     chart.categoryAxis.labels.fontSize = 6 if len(lines) > 20 else 7
     chart.categoryAxis.labels.angle = 90 if len(lines) > 12 else 0
     chart.categoryAxis.labels.boxAnchor = "e" if len(lines) > 12 else "n"
     chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 25
-    chart.valueAxis.labels.fontName = FONT
+    chart.valueAxis.labels.fontName = font_name()
     chart.valueAxis.labels.fontSize = 7
     chart.bars[0].fillColor = colors.HexColor("#1a73e8")
     chart.bars[0].strokeColor = None
     drawing.add(chart)
-    drawing.add(String(0, height - 4 * mm, _("OEE per machine (%)"), fontName=FONT, fontSize=8))
+    drawing.add(String(0, height - 4 * mm, _("OEE per machine (%)"), fontName=font_name(), fontSize=8))
     return drawing
 
 
@@ -229,7 +248,7 @@ def render(sheet: DailySheet, locale: str) -> bytes:
         page_label = _("page %(n)s")
 
         def footer(canvas: Any, document: Any) -> None:
-            canvas.setFont(FONT, 7)
+            canvas.setFont(font_name(), 7)
             canvas.drawRightString(A4[0] - 15 * mm, 7 * mm, page_label.replace("%(n)s", str(document.page)))
 
         doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -14,7 +14,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 
-from mes.reports.sheet_pdf import FONT, register_font, styles, grid, pct
+from mes.reports.sheet_pdf import font_name, grid, pct, register_font, styles
 from mes.reports.value import ValueReport
 
 
@@ -42,11 +42,11 @@ def _chart(report: ValueReport, width: float) -> Drawing:
                   [round((m.on_time or 0) * 100, 1) for m in report.months]]
     chart.categoryAxis.categoryNames = [m.month.strftime("%Y-%m") for m in report.months]
     for axis in (chart.categoryAxis.labels, chart.valueAxis.labels):
-        axis.fontName, axis.fontSize = FONT, 7
+        axis.fontName, axis.fontSize = font_name(), 7
     chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 25
     chart.bars[0].fillColor, chart.bars[1].fillColor = colors.HexColor("#1a73e8"), colors.HexColor("#188038")
     drawing.add(chart)
-    drawing.add(String(0, height - 4 * mm, _("OEE (blue) and on-time delivery (green) per month, %"), fontName=FONT, fontSize=8))
+    drawing.add(String(0, height - 4 * mm, _("OEE (blue) and on-time delivery (green) per month, %"), fontName=font_name(), fontSize=8))
     return drawing
 
 
@@ -86,7 +86,7 @@ def render(report: ValueReport, locale: str, plant: str = "") -> bytes:
         page_label = _("page %(n)s")
 
         def footer(canvas: Any, document: Any) -> None:
-            canvas.setFont(FONT, 7)
+            canvas.setFont(font_name(), 7)
             canvas.drawRightString(A4[0] - 15 * mm, 7 * mm, page_label.replace("%(n)s", str(document.page)))
 
         doc.build(story, onFirstPage=footer, onLaterPages=footer)

@@ -86,3 +86,24 @@ def test_empty_day_says_so(app, plant):  # type: ignore[no-untyped-def]
         assert message in text_of(pdf)
         assert pages_of(pdf) == 1
 
+
+
+WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+def test_embedded_truetype_font(known_day, app):  # type: ignore[no-untyped-def]
+    import os
+
+    if not os.path.exists(WQY) or shutil.which("pdffonts") is None:
+        pytest.skip("needs Debian packages fonts-wqy-microhei and poppler-utils")
+    app.config["PDF_FONT"] = WQY
+    try:
+        pdf = _pdf(known_day.day, "zh_CN")
+    finally:
+        app.config["PDF_FONT"] = ""
+    text = text_of(pdf)
+    assert "良品 85，报废 6，计划 150 件。" in text and "断刀 90 1 46.2%" in text
+    fonts = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True, timeout=60).stdout.decode()
+    embedded = [line for line in fonts.splitlines() if "MesEmbedded" in line or "WenQuanYi" in line]
+    assert embedded and all(" yes " in line for line in embedded), fonts
+    assert "STSong" not in fonts
