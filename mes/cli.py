@@ -5,10 +5,12 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import select
 from waitress import serve
 
@@ -16,12 +18,15 @@ from mes import demo as demo_plant
 from mes.admin import services as admin_services
 from mes.app import create_app
 from mes.core import audit, migrate
+from mes.core import settings as plant_settings
 from mes.core.db import get_db, session
 from mes.core.errors import DomainError
 from mes.core.models import Role, User
 from mes.machinedata import demo_broker
 from mes.machinedata import simulator as machine_simulator
 from mes.machinedata import worker as mqtt_ingest
+from mes.reports import archive as sheet_archive, services as reports
+from mes.reports.daily import parse_day
 from mes.scheduling import services as scheduling
 from mes.scheduling.models import ScheduleStatus, ScheduleVersion
 from mes.scheduling.solve_cli import solve_command
@@ -134,11 +139,15 @@ def _serve(host: str, port: int, threads: int) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
 @click.option("--upgrade/--no-upgrade", default=True, show_default=True, help="Apply pending migrations first.")
+@click.option("--archive/--no-archive", default=True, show_default=True,
+              help="Draw the daily sheets after each day's last shift (several processes may: each sheet is claimed once).")
 @with_appcontext
-def run(host: str, port: int, threads: int, upgrade: bool) -> None:
+def run(host: str, port: int, threads: int, upgrade: bool, archive: bool) -> None:
     """Serve the application (waitress)."""
     if upgrade:
         migrate.upgrade(current_app)
+    if archive:
+        sheet_archive.start_background(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"mes serving on http://{host}:{port}/")
     _serve(host, port, threads)
 
@@ -163,6 +172,7 @@ def demo(host: str, port: int, serve: bool, mqtt_port: int, machine_data: bool) 
     if serve:
         if machine_data:
             _start_machine_data(mqtt_port)
+        sheet_archive.start_background(current_app._get_current_object())  # type: ignore[attr-defined]
         click.echo(f"mes demo plant on http://{host}:{port}/  (Ctrl+C to stop)")
         _serve(host, port, 8)
 
@@ -263,6 +273,57 @@ def schedule_run(time_limit: int, workers: int, publish: bool) -> None:
 
 
 cli.add_command(solve_command, "solve")
+
+
+@cli.group()
+def report() -> None:
+    """The owner's reports."""
+
+
+@report.command("daily")
+@click.option("--date", "raw_day", required=True, metavar="YYYY-MM-DD", help="The plant day (not in the future).")
+@click.option("--shift", help="One shift: its times (06:00-14:00) or its number that day (1, 2, ...).")
+@click.option("--lang", type=click.Choice(list(reports.LOCALES)), default="zh_CN", show_default=True)
+@click.option("--labour/--no-labour", default=True, show_default=True, help="Hours and output per worker.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE.pdf, FILE.csv or FILE.xlsx (the format follows the suffix).")
+@with_appcontext
+def report_daily(raw_day: str, shift: str | None, lang: str, labour: bool, output: Path) -> None:
+    """Write the daily output sheet of one day (or shift)."""
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in reports.FORMATS:
+        raise click.ClickException("the output file must end in .pdf, .csv or .xlsx")
+    plant_settings.refresh(force=True)
+    with force_locale(lang):
+        try:
+            found = reports.daily_file(parse_day(raw_day), shift, lang, labour, fmt)
+        except DomainError as exc:
+            raise click.ClickException(exc.text()) from None
+    output.write_bytes(found.body)
+    click.echo(f"{output} ({len(found.body)} bytes)")
+
+
+@report.command("value")
+@click.option("--lang", type=click.Choice(list(reports.LOCALES)), default="zh_CN", show_default=True)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.pdf")
+@with_appcontext
+def report_value(lang: str, output: Path) -> None:
+    """Write the proof-of-value report: monthly trends since go-live and the digital footprint."""
+    plant_settings.refresh(force=True)
+    found = reports.value_file(lang)
+    output.write_bytes(found.body)
+    click.echo(f"{output} ({len(found.body)} bytes)")
+
+
+@report.command("archive")
+@with_appcontext
+def report_archive() -> None:
+    """Draw the daily sheets that are due now, once (for a process started by cron or a timer
+    instead of the server's background thread)."""
+    drawn = sheet_archive.run_once(current_app._get_current_object())  # type: ignore[attr-defined]
+    for day, locale in drawn:
+        click.echo(f"drew {day.isoformat()} {locale}")
+    click.echo(f"{len(drawn)} sheets drawn")
 
 
 def main() -> None:

@@ -59,6 +59,8 @@ def load(overrides: dict | None = None) -> dict:
         "PLANT_TIMEZONE": os.environ.get("MES_TIMEZONE", "Asia/Shanghai"),
         # The address tablets reach the server by (printed in the travelers' QR codes).
         "PUBLIC_URL": os.environ.get("MES_PUBLIC_URL", ""),
+        # A TrueType font to embed in printed reports (default: the CID font STSong-Light).
+        "PDF_FONT": os.environ.get("MES_PDF_FONT", ""),
         "BABEL_DEFAULT_LOCALE": os.environ.get("MES_DEFAULT_LOCALE", "en"),
         "LANGUAGES": ("en", "zh_CN"),
         # The shop-floor terminal's language until a worker switches.

@@ -9,5 +9,6 @@ from mes.scheduling.models import *  # noqa: F401,F403
 from mes.shopfloor.models import *  # noqa: F401,F403
 from mes.machinedata.models import *  # noqa: F401,F403
 from mes.quality.models import *  # noqa: F401,F403
+from mes.reports.models import *  # noqa: F401,F403
 
 metadata = Base.metadata

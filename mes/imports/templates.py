@@ -8,12 +8,14 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mes.core.cells import neutralize
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.models import User
@@ -190,13 +192,6 @@ def export_rows(s: Session, kind: Kind, chinese: bool) -> tuple[list[str], list[
 def export_file(kind: Kind, fmt: str, chinese: bool) -> bytes:
     headers, rows = export_rows(session(), kind, chinese)
     return write_csv(headers, rows) if fmt == "csv" else write_xlsx(kind, headers, rows)
-
-
-def neutralize(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

@@ -31,7 +31,7 @@ def ids(app, users, plant, make_order):  # type: ignore[no-untyped-def]
         "product_id": plant.p1, "machine_id": plant.old, "user_id": users["planner"], "kiosk_id": 1,
         "token_id": token_id, "work_center_id": plant.turn, "downtime_id": 1, "action": "skip", "kind": "routings", "fmt": "csv", "schedule_id": 1,
         "center_id": plant.turn, "family_id": plant.fa, "calendar_id": 1, "exception_id": 1, "reason_id": 1, "report_id": 1,
-        "link_id": 1, "token": "no-such-token", "characteristic_id": 1, "ncr_id": 1,
+        "link_id": 1, "token": "no-such-token", "characteristic_id": 1, "ncr_id": 1, "sheet_id": 1,
     }
 
 

@@ -71,7 +71,7 @@ def world(app, users, plant, make_order):  # type: ignore[no-untyped-def]
             "token_id": 1, "work_center_id": plant.turn, "downtime_id": 1, "schedule_id": 1, "center_id": plant.turn,
             "family_id": plant.fa, "calendar_id": 1, "exception_id": 1,
             "reason_id": 1, "report_id": 1, "link_id": 1, "token": "no-such-token",
-             "characteristic_id": 1, "ncr_id": 1}
+             "characteristic_id": 1, "ncr_id": 1, "sheet_id": 1}
 
 
 def _any_value(rule, name):  # type: ignore[no-untyped-def]
