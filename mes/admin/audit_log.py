@@ -77,6 +77,9 @@ FIELDS: dict[str, Any] = {
 
 KINDS: dict[str, Any] = {"breakdown": _l("Breakdown"), "maintenance": _l("Maintenance"), "production": _l("Production"),
                          "correction": _l("Correction"), "transfer": _l("Transfer")}
+#: Where a record came from (the ``source`` of downtimes, reports and labour).
+SOURCES: dict[str, Any] = {"manual": _l("Entered by hand"), "machine": _l("Machine data"), "terminal": _l("Terminal"),
+                           "correction": _l("Correction")}
 
 _ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -206,6 +209,8 @@ class Reader:
             return f"#{raw}"
         if field == "kind" and str(raw) in KINDS:
             return str(KINDS[str(raw)])
+        if field == "source" and str(raw) in SOURCES:
+            return str(SOURCES[str(raw)])
         column = _column(entity, field)
         kind = getattr(column.type, "enum_class", None) if column is not None else None
         if kind is not None:
