@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from mes.core.clock import plant_today
 from mes.core.db import session, transaction
 from mes.core.errors import InvalidTransition, StaleEdit, ValidationError
 from mes.core.models import AuditEntry
@@ -19,7 +20,6 @@ from mes.orders.models import Operation, OperationStatus, ProductionReport, Work
 from mes.routing import services as routing_services
 from mes.routing.models import Routing
 
-TODAY = dt.date.today()
 
 
 def fresh(order_id: int) -> WorkOrder:
@@ -49,22 +49,22 @@ def test_create_validates_every_field(plant):
         services.create(services.WorkOrderInput(product_id=None, quantity=0, due_date=None))
     assert set(exc.value.fields) == {"product", "quantity", "due_date"}
     with pytest.raises(ValidationError) as exc:
-        services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=TODAY,
-                                                release_date=TODAY + dt.timedelta(days=1)))
+        services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=plant_today(),
+                                                release_date=plant_today() + dt.timedelta(days=1)))
     assert "due_date" in exc.value.fields
     assert session().scalar(select(func.count()).select_from(WorkOrder)) == 0
 
 
 def test_duplicate_number_is_refused(plant):
-    services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=TODAY, number="A-1"))
+    services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=plant_today(), number="A-1"))
     with pytest.raises(ValidationError) as exc:
-        services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=TODAY, number="A-1"))
+        services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=plant_today(), number="A-1"))
     assert "A-1" in str(exc.value.fields["number"][0])
 
 
 def test_numbers_are_generated(plant):
-    a = services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=TODAY))
-    b = services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=TODAY))
+    a = services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=plant_today()))
+    b = services.create(services.WorkOrderInput(product_id=plant.p1, quantity=5, due_date=plant_today()))
     assert fresh(a).number != fresh(b).number
 
 
@@ -292,7 +292,7 @@ def test_split_keeps_precedence_graph(plant, make_order):
 def test_list_filters_and_paging(plant, make_order):
     for i in range(7):
         make_order(quantity=i + 1, release=i % 2 == 0, customer="Acme" if i < 3 else "Other",
-                   due_date=TODAY + dt.timedelta(days=i - 2))
+                   due_date=plant_today() + dt.timedelta(days=i - 2))
     rows, total = queries.list_orders(queries.OrderFilter(q="acme"))
     assert total == 3
     rows, total = queries.list_orders(queries.OrderFilter(status=["draft"]))

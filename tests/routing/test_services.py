@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.core.errors import InvalidTransition, StaleEdit, ValidationError
 from mes.operations import services as operations
@@ -45,16 +46,16 @@ def test_release_makes_previous_version_obsolete(plant):
     services.release(new_id, routing(new_id).version)
     assert routing(plant.routing_id).status == RoutingStatus.OBSOLETE
     assert routing(new_id).status == RoutingStatus.RELEASED
-    in_force = services.routing_in_force(session(), plant.p1, dt.date.today())
+    in_force = services.routing_in_force(session(), plant.p1, plant_today())
     assert in_force.id == new_id
 
 
 def test_future_effective_version_waits_for_its_date(plant):
     new_id = services.create_version(plant.p1)
-    future = dt.date.today() + dt.timedelta(days=30)
+    future = plant_today() + dt.timedelta(days=30)
     services.release(new_id, routing(new_id).version, effective_from=future)
     assert routing(plant.routing_id).status == RoutingStatus.RELEASED
-    assert services.routing_in_force(session(), plant.p1, dt.date.today()).id == plant.routing_id
+    assert services.routing_in_force(session(), plant.p1, plant_today()).id == plant.routing_id
     assert services.routing_in_force(session(), plant.p1, future).id == new_id
 
 
