@@ -16,6 +16,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from mes.shopfloor.traveler import FONT, _font
 
+ROWS_PER_TABLE = 30
+
 
 @dataclass(frozen=True)
 class ResultLine:
@@ -64,6 +66,9 @@ def render(report: InspectionReport, labels: Mapping[str, str]) -> bytes:
     def p(value: str, style: ParagraphStyle = text) -> Paragraph:
         return Paragraph(escape(value), style)
 
+    def fit(value: str) -> str | Paragraph:
+        return p(value) if len(value) > 18 else value
+
     story: list = [
         p(f"{labels['title']}  {report.number}", title),
         p(f"{labels['product']}: {report.product}    {labels['quantity']}: {report.quantity}    "
@@ -72,21 +77,24 @@ def render(report: InspectionReport, labels: Mapping[str, str]) -> bytes:
         p(labels["results"], head),
     ]
     if report.results:
-        rows = [[p(labels[k]) for k in ("operation", "characteristic", "occasion", "value", "limits", "verdict", "who",
-                                        "when")]]
-        failed = []
-        for i, r in enumerate(report.results, start=1):
-            rows.append([p(x) for x in (r.operation, r.characteristic, r.occasion, r.value, r.limits, r.verdict, r.who,
-                                        r.when)])
-            if not r.passed:
-                failed.append(i)
-        table = Table(rows, repeatRows=1, colWidths=[42 * mm, 42 * mm, 28 * mm, 26 * mm, 40 * mm, 22 * mm, 34 * mm,
-                                                      36 * mm])
-        style = [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
-                 ("VALIGN", (0, 0), (-1, -1), "TOP")]
-        style += [("BACKGROUND", (5, i), (5, i), colors.Color(1, 0.85, 0.85)) for i in failed]
-        table.setStyle(TableStyle(style))
-        story.append(table)
+        header = [p(labels[k]) for k in ("operation", "characteristic", "occasion", "value", "limits", "verdict", "who",
+                                         "when")]
+        # Tables of about a page each: one long table is split page by page, which takes time
+        # growing with the square of its length. Paragraphs (which wrap) only where text runs long.
+        for chunk_start in range(0, len(report.results), ROWS_PER_TABLE):
+            chunk = report.results[chunk_start:chunk_start + ROWS_PER_TABLE]
+            rows: list[list] = [header]
+            rows += [[fit(r.operation), fit(r.characteristic), r.occasion, r.value, r.limits, r.verdict, r.who, r.when]
+                     for r in chunk]
+            table = Table(rows, repeatRows=1, colWidths=[42 * mm, 42 * mm, 28 * mm, 26 * mm, 40 * mm, 22 * mm, 34 * mm,
+                                                          36 * mm])
+            style = [("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                     ("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), FONT),
+                     ("FONTSIZE", (0, 0), (-1, -1), 9)]
+            style += [("BACKGROUND", (5, i), (5, i), colors.Color(1, 0.85, 0.85))
+                      for i, r in enumerate(chunk, start=1) if not r.passed]
+            table.setStyle(TableStyle(style))
+            story.append(table)
     else:
         story.append(p(labels["no_results"]))
     story += [Spacer(1, 4 * mm), p(labels["ncrs"], head)]

@@ -104,3 +104,31 @@ def test_a_split_lot_keeps_the_plan(qplant, make_order):
     copied = child.operations[0].characteristics
     assert [c.name for c in copied] == ["Diameter", "Length", "Surface"]
     assert [c.source_characteristic_id for c in copied] == [c.source_characteristic_id for c in original]
+
+
+def test_plan_line_is_edited_in_place(as_role, plant):
+    from mes.core.db import session
+    from mes.routing import services as routing
+    from mes.routing.models import Routing
+
+    routing_id = routing.create_version(plant.p1, copy_from_id=plant.routing_id)
+    session().rollback()
+    op = session().get(Routing, routing_id).operations[0]
+    char_id = routing.add_characteristic(routing_id, op.id, None, CharacteristicInput(
+        name="Bore", lower_limit=Decimal("11.9"), upper_limit=Decimal("12.1")))
+    session().rollback()
+    version = session().get(Routing, routing_id).version
+    client = as_role("planner")
+    url = f"/routings/{routing_id}/operations/{op.id}/inspection"
+    assert f'data-testid="edit-char-{char_id}"' in client.get(url).get_data(as_text=True)
+    bad = client.post(f"{url}/{char_id}", data={"version": version, "name": "Bore", "lower_limit": "13",
+                                                "upper_limit": "12"})
+    assert bad.status_code == 422
+    ok = client.post(f"{url}/{char_id}", data={"version": version, "name": "Bore Ø", "lower_limit": "11.95",
+                                               "upper_limit": "12.05", "frequency": "last"})
+    assert ok.status_code == 200
+    session().rollback()
+    c = session().get(Routing, routing_id).operations[0].characteristics[0]
+    assert (c.name, c.lower_limit, c.frequency) == ("Bore Ø", Decimal("11.95"), Frequency.LAST)
+    stale = client.post(f"{url}/{char_id}", data={"version": version, "name": "X", "upper_limit": "1"})
+    assert stale.status_code == 409
