@@ -104,6 +104,8 @@ class BuildOptions:
     objective: str = "tardiness_makespan"  # or "tardiness_flow"
     frozen_minutes: int = 0
     use_previous: bool = True
+    # Stay close to this plan (a draft being repaired) instead of the published one.
+    previous_schedule_id: int | None = None
 
 
 def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[Problem, Keys]:
@@ -166,7 +168,8 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
 
     previous: tuple[Assignment, ...] = ()
     if options.use_previous:
-        published = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+        published = s.get(ScheduleVersion, options.previous_schedule_id) if options.previous_schedule_id else \
+            s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
         if published is not None:
             rows = s.scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == published.id)).all()
             previous = tuple(

@@ -2,22 +2,26 @@
 proposed plan per machine with its figures, and publish it to the shop floor."""
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from mes.core.auth import Permission, requires
-from mes.core.clock import day_end
-from mes.core.db import session
+from mes.core.clock import day_end, plant_tz
+from mes.core.db import session, utcnow
 from mes.core.errors import NotFound, ValidationError
-from mes.core.inputs import form_int, required_version
+from mes.core.inputs import date_in_range, form_int, query_int, required_version, to_int
 from mes.core.web import hx_redirect, notify, render
 from mes.orders.models import Operation, WorkOrder
-from mes.scheduling import services
+from mes.scheduling import board as board_view
+from mes.scheduling import moves, services
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion, phase_label, solver_status_label
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
@@ -86,3 +90,150 @@ def publish(schedule_id: int) -> Response:
     services.publish(schedule_id, required_version())
     notify(_l("Plan published to the shop floor."))
     return detail(schedule_id)
+
+
+# --- the planner board ----------------------------------------------------------------------------
+
+
+def _board_window(args: Mapping[str, str]) -> tuple[str, dt.datetime, int, str]:
+    """Window (shift/day/week), its start (plant time, ``start=YYYY-MM-DDTHH:MM``), zoom and colouring."""
+    span = args.get("span") if args.get("span") in board_view.SPANS else "day"
+    zoom = to_int(args.get("zoom"), 1, min=1, max=4) or 1
+    colour_by = "family" if args.get("colour") == "family" else "order"
+    tz = plant_tz()
+    start = None
+    raw = (args.get("start") or "").strip()[:16]
+    if raw:
+        try:
+            start = dt.datetime.strptime(raw, "%Y-%m-%dT%H:%M").replace(tzinfo=tz)
+        except ValueError:
+            start = None
+        if start is not None and not date_in_range(start):
+            start = None
+    if start is None:
+        now = utcnow().astimezone(tz)
+        start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1) if span == "shift" else \
+            now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return span, start.astimezone(dt.UTC), zoom, colour_by
+
+
+def _board_context(args: Mapping[str, str]) -> dict[str, Any]:
+    span, start, zoom, colour_by = _board_window(args)
+    schedule_id = to_int(args.get("schedule"))
+    if args.get("schedule") and schedule_id is None:
+        raise NotFound()
+    s = session()
+    b = board_view.board(s, schedule_id, start, board_view.SPANS[span])
+    now = utcnow()
+    tz = plant_tz()
+    nav = {k: args[k] for k in ("span", "start", "zoom", "colour") if args.get(k)}
+    if b is not None:
+        nav["schedule"] = str(b.version.id)
+    context: dict[str, Any] = dict(board=b, nav=nav, span=span, zoom=zoom, colour_by=colour_by, spans=board_view.SPANS,
+                                   start_local=start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+    step = dt.timedelta(minutes=board_view.SPANS[span])
+    context["prev_args"] = dict(nav, start=(start - step).astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+    context["next_args"] = dict(nav, start=(start + step).astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+    context["drafts"] = s.scalars(select(ScheduleVersion).where(
+        ScheduleVersion.status.in_([ScheduleStatus.DRAFT, ScheduleStatus.PUBLISHED]))
+        .order_by(ScheduleVersion.id.desc()).limit(20)).all()
+    if b is not None:
+        labels = {row.machine_id: row.code for row in b.rows}
+        context["layout"] = board_view.layout(b, span, zoom, colour_by, now, labels, lambda t: format_time(t, "HH:mm") if t.hour else format_date(t, "MM-dd"))
+        context["machines"] = [(row.machine_id, row.code) for row in b.rows]
+        context["eligible"] = moves.eligible_machines(s, [x.operation_id for x in b.bars]) \
+            if b.version.status == ScheduleStatus.DRAFT else {}
+        context["figures"] = _figures(b.version)
+        context["late_orders"] = len({x.order_id for x in b.bars if x.late})
+        context["risk_orders"] = len({x.order_id for x in b.bars if x.at_risk})
+    return context
+
+
+@bp.route("/board")
+@requires(Permission.VIEW_SCHEDULE)
+def board() -> Response:
+    return render("scheduling/board.html", "scheduling/_board.html", **_board_context(request.args))
+
+
+@bp.route("/board.json")
+@requires(Permission.VIEW_SCHEDULE)
+def board_json() -> Response:
+    span, start, _zoom, _colour = _board_window(request.args)
+    schedule_id = query_int("schedule")
+    if request.args.get("schedule") and schedule_id is None:
+        raise NotFound()
+    b = board_view.board(session(), schedule_id, start, board_view.SPANS[span])
+    if b is None:
+        return jsonify({"schedule": None, "operations": [], "work_centers": []})
+    return jsonify(board_view.as_json(b, utcnow()))
+
+
+def _local_moment(name: str) -> dt.datetime | None:
+    """A ``datetime-local`` form field in plant time, as UTC (None when empty)."""
+    raw = (request.form.get(name) or "").strip()[:16]
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.strptime(raw, "%Y-%m-%dT%H:%M").replace(tzinfo=plant_tz())
+    except ValueError:
+        raise ValidationError(fields={name: [ValidationError.default_message]}) from None
+    if not date_in_range(value):
+        raise ValidationError(fields={name: [ValidationError.default_message]})
+    return value.astimezone(dt.UTC)
+
+
+def _board_of(schedule_id: int) -> Response:
+    """The board of this draft, keeping the window the form was sent from."""
+    args = {k: v for k, v in request.args.items()}
+    args["schedule"] = str(schedule_id)
+    return render("scheduling/board.html", "scheduling/_board.html", **_board_context(args))
+
+
+@bp.route("/board/<int:schedule_id>/copy", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def board_copy(schedule_id: int) -> Response:
+    draft_id = moves.copy_to_draft(schedule_id)
+    return hx_redirect(url_for("scheduling.board", schedule=draft_id))
+
+
+@bp.route("/board/<int:schedule_id>/move", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def board_move(schedule_id: int) -> Response:
+    operation_id = form_int("operation_id")
+    machine_id = form_int("machine_id")
+    if operation_id is None or machine_id is None:
+        raise ValidationError(fields={"machine_id": [_l("Choose an operation on the board, then a machine.")]})
+    position = form_int("position", max=100_000) if request.form.get("position") else None
+    if request.form.get("position") and position is None:
+        raise ValidationError(fields={"position": [ValidationError.default_message]})
+    published = form_int("published", min=0)
+    moves.move_operation(schedule_id, required_version(), moves.Move(
+        operation_id, machine_id, None if position is None else position - 1, _local_moment("start_at")),
+        expected_published=published)
+    notify(_l("Operation moved and pinned; the plan is re-timed."))
+    return _board_of(schedule_id)
+
+
+@bp.route("/board/<int:schedule_id>/unpin", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def board_unpin(schedule_id: int) -> Response:
+    operation_id = form_int("operation_id")
+    if operation_id is None:
+        raise NotFound()
+    moves.unpin(schedule_id, required_version(), operation_id)
+    notify(_l("Pin removed: the next repair may move this operation."))
+    return _board_of(schedule_id)
+
+
+@bp.route("/board/<int:schedule_id>/repair", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def board_repair(schedule_id: int) -> Response:
+    time_limit = form_int("time_limit", max=600) if request.form.get("time_limit") else 10
+    frozen_hours = form_int("frozen_hours", min=0, max=168) if request.form.get("frozen_hours") else 0
+    if time_limit is None or frozen_hours is None:
+        raise ValidationError(fields={"time_limit": [ValidationError.default_message]})
+    if session().get(ScheduleVersion, schedule_id) is None:
+        raise NotFound()
+    new_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
+        use_previous=True, previous_schedule_id=schedule_id, frozen_minutes=frozen_hours * 60))
+    return hx_redirect(url_for("scheduling.detail", schedule_id=new_id))

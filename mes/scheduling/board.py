@@ -1,0 +1,291 @@
+"""The planner board: one plan (the published one, or a draft) as machine rows over a time window,
+with off-shift and downtime shaded, late and at-risk orders marked, and the figures a planner
+compares before publishing. Read-only; the moves live in ``mes.scheduling.moves``."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from mes.core.clock import day_end, plant_tz
+from mes.core.errors import NotFound
+from mes.machines.models import CalendarException, Machine, MachineDowntime, MachineStatus, WorkCenter
+from mes.machines.shifts import off_shift_windows, working_intervals
+from mes.orders.models import Operation, WorkOrder
+from mes.routing.models import Product
+from mes.scheduling.models import OperationPin, ScheduledOperation, ScheduleStatus, ScheduleVersion
+
+# Window lengths a planner chooses between (minutes).
+SPANS = {"shift": 8 * 60, "day": 24 * 60, "week": 7 * 24 * 60}
+# An order finishing within this of its due end is at risk.
+AT_RISK = dt.timedelta(hours=8)
+# Colours for bars (by work order or setup family): readable with dark text.
+PALETTE = ("#8ecae6", "#ffb703", "#90be6d", "#f4a261", "#cdb4db", "#a8dadc", "#f28482", "#b5e48c",
+           "#ffd6a5", "#bde0fe", "#e9c46a", "#caffbf", "#ffc8dd", "#9bf6ff", "#d4a373", "#e5e5e5")
+
+
+def colour(key: str) -> str:
+    """A stable palette colour for a key (the same order is the same colour on every board)."""
+    return PALETTE[int(hashlib.blake2s(key.encode(), digest_size=2).hexdigest(), 16) % len(PALETTE)]
+
+
+@dataclass
+class Bar:
+    operation_id: int
+    order_id: int
+    order: str
+    seq: int
+    name: str
+    product: str
+    family: str
+    quantity: int
+    qty_good: int
+    machine_id: int
+    setup_start: dt.datetime
+    start: dt.datetime
+    end: dt.datetime
+    due: dt.datetime
+    status: str
+    late: bool = False
+    at_risk: bool = False
+    pinned: bool = False
+
+    @property
+    def started(self) -> bool:
+        return self.status not in ("pending",)
+
+    @property
+    def setup_minutes(self) -> int:
+        return int((self.start - self.setup_start).total_seconds() // 60)
+
+
+@dataclass
+class Row:
+    machine_id: int
+    code: str
+    name: str
+    off: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    down: list[tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    bars: list[Bar] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    code: str
+    name: str
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    version: ScheduleVersion
+    published_id: int | None
+    start: dt.datetime
+    end: dt.datetime
+    groups: list[Group]
+    bars: list[Bar]
+
+    @property
+    def rows(self) -> list[Row]:
+        return [row for group in self.groups for row in group.rows]
+
+
+def pick_version(s: Session, schedule_id: int | None) -> ScheduleVersion | None:
+    """The asked-for version, or the published one when none is asked for."""
+    if schedule_id is not None:
+        version = s.get(ScheduleVersion, schedule_id)
+        if version is None:
+            raise NotFound()
+        return version
+    return s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+
+
+def published_id(s: Session) -> int | None:
+    return s.scalar(select(ScheduleVersion.id).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+
+
+def plan_bars(s: Session, schedule_id: int) -> list[Bar]:
+    """Every operation of a plan with what the board shows of it, late and at-risk marked."""
+    rows = s.execute(
+        select(ScheduledOperation, Operation, WorkOrder, Product)
+        .join(Operation, Operation.id == ScheduledOperation.operation_id)
+        .join(WorkOrder, WorkOrder.id == Operation.work_order_id)
+        .join(Product, Product.id == WorkOrder.product_id)
+        .where(ScheduledOperation.schedule_id == schedule_id)
+        .order_by(ScheduledOperation.machine_id, ScheduledOperation.start_at)
+    ).all()
+    pins = set(s.scalars(select(OperationPin.operation_id)))
+    families = {}
+    bars = []
+    for so, op, order, product in rows:
+        families.setdefault(product.family_id, f"F{product.family_id}")
+        bars.append(Bar(
+            operation_id=op.id, order_id=order.id, order=order.number, seq=op.seq, name=op.name, product=product.code,
+            family=families[product.family_id], quantity=order.quantity, qty_good=op.qty_good, machine_id=so.machine_id,
+            setup_start=so.setup_start_at, start=so.start_at, end=so.end_at, due=day_end(order.due_date),
+            status=str(op.status), pinned=op.id in pins,
+        ))
+    completion: dict[int, dt.datetime] = {}
+    for bar in bars:
+        completion[bar.order_id] = max(completion.get(bar.order_id, bar.end), bar.end)
+    for bar in bars:
+        done = completion[bar.order_id]
+        bar.late = done > bar.due
+        bar.at_risk = not bar.late and done > bar.due - AT_RISK
+    return bars
+
+
+def machine_rows(s: Session, start: dt.datetime, end: dt.datetime) -> list[Group]:
+    """Work centers with their machines, each with its off-shift and downtime spans in the window."""
+    centers = s.scalars(
+        select(WorkCenter).options(selectinload(WorkCenter.machines).selectinload(Machine.calendar),
+                                   joinedload(WorkCenter.calendar))
+        .order_by(WorkCenter.code)
+    ).unique().all()
+    minutes = int((end - start).total_seconds() // 60)
+    tz = plant_tz()
+    off_cache: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    downtime: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for d in s.scalars(select(MachineDowntime).where(MachineDowntime.starts_at < end,
+                                                     (MachineDowntime.ends_at.is_(None)) | (MachineDowntime.ends_at > start))):
+        downtime.setdefault(d.machine_id, []).append((max(d.starts_at, start), min(d.ends_at or end, end)))
+    groups = []
+    for wc in centers:
+        group = Group(wc.code, wc.name)
+        for m in wc.machines:
+            if m.status != MachineStatus.AVAILABLE and m.id not in downtime:
+                continue
+            calendar = m.calendar or wc.calendar
+            off: list[tuple[dt.datetime, dt.datetime]] = []
+            if calendar is not None:
+                if calendar.id not in off_cache:
+                    exceptions = {e.day: e.working for e in s.scalars(
+                        select(CalendarException).where(CalendarException.calendar_id == calendar.id))}
+                    work = working_intervals([(x.weekday, x.start_minute, x.end_minute) for x in calendar.shifts],
+                                             exceptions, tz, start, minutes)
+                    off_cache[calendar.id] = [(start + dt.timedelta(minutes=a), start + dt.timedelta(minutes=b))
+                                              for a, b in off_shift_windows(work, minutes)]
+                off = off_cache[calendar.id]
+            group.rows.append(Row(m.id, m.code, m.name, off=off, down=downtime.get(m.id, [])))
+        if group.rows:
+            groups.append(group)
+    return groups
+
+
+def board(s: Session, schedule_id: int | None, start: dt.datetime, span_minutes: int) -> Board | None:
+    """The board of a plan over [start, start + span): None when nothing is published yet."""
+    version = pick_version(s, schedule_id)
+    if version is None:
+        return None
+    end = start + dt.timedelta(minutes=span_minutes)
+    groups = machine_rows(s, start, end)
+    bars = plan_bars(s, version.id)
+    by_machine = {row.machine_id: row for group in groups for row in group.rows}
+    for bar in bars:
+        row = by_machine.get(bar.machine_id)
+        if row is not None and bar.end > start and bar.setup_start < end:
+            row.bars.append(bar)
+    return Board(version, published_id(s), start, end, groups, bars)
+
+
+def as_json(b: Board, now: dt.datetime) -> dict[str, Any]:
+    """The board's data for scripts and the API: times as ISO strings, bars per machine."""
+    def iso(t: dt.datetime) -> str:
+        return t.isoformat()
+
+    return {
+        "schedule": {"id": b.version.id, "status": str(b.version.status), "version": b.version.version},
+        "published_id": b.published_id,
+        "window": {"start": iso(b.start), "end": iso(b.end)},
+        "now": iso(now),
+        "work_centers": [{
+            "code": g.code, "name": g.name,
+            "machines": [{"id": r.machine_id, "code": r.code, "name": r.name,
+                          "off_shift": [[iso(a), iso(z)] for a, z in r.off], "downtime": [[iso(a), iso(z)] for a, z in r.down]}
+                         for r in g.rows],
+        } for g in b.groups],
+        "operations": [{
+            "operation_id": x.operation_id, "order_id": x.order_id, "order": x.order, "seq": x.seq, "name": x.name,
+            "product": x.product, "family": x.family, "quantity": x.quantity, "qty_good": x.qty_good,
+            "machine_id": x.machine_id, "setup_start": iso(x.setup_start), "start": iso(x.start), "end": iso(x.end),
+            "due": iso(x.due), "status": x.status, "late": x.late, "at_risk": x.at_risk, "pinned": x.pinned,
+        } for x in b.bars],
+    }
+
+
+# --- drawing --------------------------------------------------------------------------------------
+
+ROW_HEIGHT = 44
+LABEL_WIDTH = 120
+HEADER_HEIGHT = 28
+GROUP_HEIGHT = 22
+# Pixels per hour at zoom 1 for each window.
+PX_PER_HOUR = {"shift": 120, "day": 48, "week": 10}
+
+
+@dataclass
+class Layout:
+    """Where everything of a board goes in the SVG (pixels), computed once on the server."""
+
+    width: int
+    height: int
+    ticks: list[tuple[int, str, bool]]
+    groups: list[tuple[int, Group]]
+    rows: list[tuple[int, Row]]
+    shades: list[tuple[int, int, int, str]]
+    bars: list[dict[str, Any]]
+    now_x: int | None
+
+
+def layout(b: Board, span: str, zoom: int, colour_by: str, now: dt.datetime, labels: dict[int, str],
+           tick_label: Any) -> Layout:
+    px_hour = PX_PER_HOUR.get(span, 48) * zoom
+    minutes = (b.end - b.start).total_seconds() / 60
+
+    def x(t: dt.datetime) -> int:
+        m = (t - b.start).total_seconds() / 60
+        return LABEL_WIDTH + int(max(0.0, min(minutes, m)) * px_hour / 60)
+
+    width = LABEL_WIDTH + int(minutes * px_hour / 60) + 1
+    step = 60 if px_hour >= 40 else (240 if px_hour >= 10 else 1440)
+    ticks = []
+    t = b.start.astimezone(plant_tz()).replace(minute=0, second=0, microsecond=0)
+    while t < b.end:
+        on_step = t.hour == 0 if step >= 1440 else (t.hour * 60) % step == 0
+        if t >= b.start and on_step:
+            ticks.append((x(t), tick_label(t), t.hour == 0))
+        t += dt.timedelta(hours=1)
+    y = HEADER_HEIGHT
+    groups, rows, shades, bars = [], [], [], []
+    for group in b.groups:
+        groups.append((y, group))
+        y += GROUP_HEIGHT
+        for row in group.rows:
+            rows.append((y, row))
+            for kind, spans in (("off", row.off), ("down", row.down)):
+                for a, z in spans:
+                    if z > b.start and a < b.end and x(z) > x(a):
+                        shades.append((x(a), y, x(z) - x(a), kind))
+            for bar in row.bars:
+                x0, x1, xs = x(bar.start), max(x(bar.end), x(bar.start) + 2), x(bar.setup_start)
+                classes = ["op"]
+                if bar.late:
+                    classes.append("late")
+                elif bar.at_risk:
+                    classes.append("risk")
+                if bar.pinned:
+                    classes.append("pinned")
+                if bar.started:
+                    classes.append("started")
+                key = bar.order if colour_by == "order" else bar.family
+                bars.append({"bar": bar, "x": x0, "w": x1 - x0, "xs": xs, "ws": x0 - xs, "y": y + 6,
+                             "h": ROW_HEIGHT - 12, "fill": colour(key), "cls": " ".join(classes),
+                             "label": f"{bar.order}/{bar.seq}" if x1 - x0 > 70 else (bar.order[-4:] if x1 - x0 > 34 else ""),
+                             "machine": labels.get(bar.machine_id, "")})
+            y += ROW_HEIGHT
+    now_x = x(now) if b.start <= now <= b.end else None
+    return Layout(width, y + 4, ticks, groups, rows, shades, bars, now_x)
