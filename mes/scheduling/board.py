@@ -50,6 +50,7 @@ class Bar:
     end: dt.datetime
     due: dt.datetime
     status: str
+    weight: int = 1
     late: bool = False
     at_risk: bool = False
     pinned: bool = False
@@ -127,7 +128,7 @@ def plan_bars(s: Session, schedule_id: int) -> list[Bar]:
             operation_id=op.id, order_id=order.id, order=order.number, seq=op.seq, name=op.name, product=product.code,
             family=families[product.family_id], quantity=order.quantity, qty_good=op.qty_good, machine_id=so.machine_id,
             setup_start=so.setup_start_at, start=so.start_at, end=so.end_at, due=day_end(order.due_date),
-            status=str(op.status), pinned=op.id in pins,
+            status=str(op.status), weight=order.priority.weight, pinned=op.id in pins,
         ))
     completion: dict[int, dt.datetime] = {}
     for bar in bars:
@@ -289,3 +290,133 @@ def layout(b: Board, span: str, zoom: int, colour_by: str, now: dt.datetime, lab
             y += ROW_HEIGHT
     now_x = x(now) if b.start <= now <= b.end else None
     return Layout(width, y + 4, ticks, groups, rows, shades, bars, now_x)
+
+
+# --- comparing two plans ----------------------------------------------------------------------------
+
+# An operation that starts more than this much earlier or later counts as moved.
+MOVE_THRESHOLD = dt.timedelta(hours=1)
+
+
+@dataclass
+class Figures:
+    """What a planner weighs: late orders, weighted tardiness (minutes), when all is done, setups."""
+
+    operations: int
+    late_orders: int
+    weighted_tardiness: int
+    makespan_end: dt.datetime | None
+    setup_minutes: int
+
+
+@dataclass
+class MovedOperation:
+    operation_id: int
+    label: str
+    name: str
+    machine_before: str
+    machine_after: str
+    start_before: dt.datetime
+    start_after: dt.datetime
+
+    @property
+    def shift_minutes(self) -> int:
+        return int((self.start_after - self.start_before).total_seconds() // 60)
+
+
+@dataclass
+class OrderChange:
+    order_id: int
+    order: str
+    due: dt.datetime
+    before: dt.datetime
+    after: dt.datetime
+
+    @property
+    def delta_minutes(self) -> int:
+        return int((self.after - self.before).total_seconds() // 60)
+
+
+@dataclass
+class Comparison:
+    draft: ScheduleVersion
+    base: ScheduleVersion | None
+    after: Figures
+    before: Figures | None
+    moved: list[MovedOperation]
+    orders: list[OrderChange]
+    only_after: int = 0  # operations the base plan does not have (new orders)
+    only_before: int = 0  # operations gone (finished meanwhile, or cancelled)
+
+
+def figures(bars: list[Bar]) -> Figures:
+    completion: dict[int, Bar] = {}
+    for bar in bars:
+        if bar.order_id not in completion or bar.end > completion[bar.order_id].end:
+            completion[bar.order_id] = bar
+    tardiness = sum(last.weight * max(0, int((last.end - last.due).total_seconds() // 60)) for last in completion.values())
+    return Figures(
+        operations=len(bars),
+        late_orders=sum(1 for last in completion.values() if last.end > last.due),
+        weighted_tardiness=tardiness,
+        makespan_end=max((b.end for b in bars), default=None),
+        setup_minutes=sum(b.setup_minutes for b in bars),
+    )
+
+
+def compare(s: Session, draft_id: int, base_id: int | None) -> Comparison:
+    """The draft against the base plan (the published one when ``base_id`` is None)."""
+    draft = s.get(ScheduleVersion, draft_id)
+    if draft is None:
+        raise NotFound()
+    base = s.get(ScheduleVersion, base_id) if base_id is not None else \
+        s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+    if base_id is not None and base is None:
+        raise NotFound()
+    after_bars = plan_bars(s, draft.id)
+    if base is None or base.id == draft.id:
+        return Comparison(draft, None, figures(after_bars), None, [], [])
+    before_bars = plan_bars(s, base.id)
+    codes = dict(s.execute(select(Machine.id, Machine.code)).all())
+    before = {b.operation_id: b for b in before_bars}
+    after = {b.operation_id: b for b in after_bars}
+    moved = []
+    for op_id, a in after.items():
+        b = before.get(op_id)
+        if b is None:
+            continue
+        if a.machine_id != b.machine_id or abs(a.start - b.start) > MOVE_THRESHOLD:
+            moved.append(MovedOperation(op_id, f"{a.order}/{a.seq}", a.name, codes.get(b.machine_id, "?"),
+                                        codes.get(a.machine_id, "?"), b.start, a.start))
+    moved.sort(key=lambda m: (-abs(m.shift_minutes), m.label))
+    ends_before: dict[int, Bar] = {}
+    for bar in before_bars:
+        if bar.order_id not in ends_before or bar.end > ends_before[bar.order_id].end:
+            ends_before[bar.order_id] = bar
+    ends_after: dict[int, Bar] = {}
+    for bar in after_bars:
+        if bar.order_id not in ends_after or bar.end > ends_after[bar.order_id].end:
+            ends_after[bar.order_id] = bar
+    orders = [OrderChange(order_id, a.order, a.due, ends_before[order_id].end, a.end)
+              for order_id, a in ends_after.items() if order_id in ends_before and ends_before[order_id].end != a.end]
+    orders.sort(key=lambda o: (-abs(o.delta_minutes), o.order))
+    return Comparison(draft, base, figures(after_bars), figures(before_bars), moved, orders,
+                      only_after=len(after.keys() - before.keys()), only_before=len(before.keys() - after.keys()))
+
+
+def comparison_json(c: Comparison) -> dict[str, Any]:
+    def fig(f: Figures | None) -> dict[str, Any] | None:
+        if f is None:
+            return None
+        return {"operations": f.operations, "late_orders": f.late_orders, "weighted_tardiness_minutes": f.weighted_tardiness,
+                "makespan_end": f.makespan_end.isoformat() if f.makespan_end else None, "setup_minutes": f.setup_minutes}
+
+    return {
+        "schedule_id": c.draft.id, "base_id": c.base.id if c.base else None, "after": fig(c.after), "before": fig(c.before),
+        "moved_operations": [{"operation_id": m.operation_id, "operation": m.label, "machine_before": m.machine_before,
+                              "machine_after": m.machine_after, "start_before": m.start_before.isoformat(),
+                              "start_after": m.start_after.isoformat(), "shift_minutes": m.shift_minutes} for m in c.moved],
+        "orders_changed": [{"order_id": o.order_id, "order": o.order, "completion_before": o.before.isoformat(),
+                            "completion_after": o.after.isoformat(), "delta_minutes": o.delta_minutes} for o in c.orders],
+        "new_operations": c.only_after, "gone_operations": c.only_before,
+    }
