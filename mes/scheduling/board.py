@@ -4,10 +4,13 @@ compares before publishing. Read-only; the moves live in ``mes.scheduling.moves`
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -28,6 +31,7 @@ PALETTE = ("#8ecae6", "#ffb703", "#90be6d", "#f4a261", "#cdb4db", "#a8dadc", "#f
            "#ffd6a5", "#bde0fe", "#e9c46a", "#caffbf", "#ffc8dd", "#9bf6ff", "#d4a373", "#e5e5e5")
 
 
+@functools.lru_cache(maxsize=4096)
 def colour(key: str) -> str:
     """A stable palette colour for a key (the same order is the same colour on every board)."""
     return PALETTE[int(hashlib.blake2s(key.encode(), digest_size=2).hexdigest(), 16) % len(PALETTE)]
@@ -111,8 +115,12 @@ def published_id(s: Session) -> int | None:
 
 def plan_bars(s: Session, schedule_id: int) -> list[Bar]:
     """Every operation of a plan with what the board shows of it, late and at-risk marked."""
+    # Plain columns, not entities: a board of 1,500 operations is drawn often.
     rows = s.execute(
-        select(ScheduledOperation, Operation, WorkOrder, Product)
+        select(ScheduledOperation.machine_id, ScheduledOperation.setup_start_at, ScheduledOperation.start_at,
+               ScheduledOperation.end_at, Operation.id, Operation.seq, Operation.name, Operation.qty_good, Operation.status,
+               WorkOrder.id, WorkOrder.number, WorkOrder.quantity, WorkOrder.due_date, WorkOrder.priority,
+               Product.code, Product.family_id)
         .join(Operation, Operation.id == ScheduledOperation.operation_id)
         .join(WorkOrder, WorkOrder.id == Operation.work_order_id)
         .join(Product, Product.id == WorkOrder.product_id)
@@ -120,15 +128,17 @@ def plan_bars(s: Session, schedule_id: int) -> list[Bar]:
         .order_by(ScheduledOperation.machine_id, ScheduledOperation.start_at)
     ).all()
     pins = set(s.scalars(select(OperationPin.operation_id)))
-    families = {}
+    dues: dict[dt.date, dt.datetime] = {}
     bars = []
-    for so, op, order, product in rows:
-        families.setdefault(product.family_id, f"F{product.family_id}")
+    for (machine_id, setup_start, start, end, op_id, seq, name, good, status, order_id, number, quantity, due_date,
+         priority, product, family_id) in rows:
+        if due_date not in dues:
+            dues[due_date] = day_end(due_date)
         bars.append(Bar(
-            operation_id=op.id, order_id=order.id, order=order.number, seq=op.seq, name=op.name, product=product.code,
-            family=families[product.family_id], quantity=order.quantity, qty_good=op.qty_good, machine_id=so.machine_id,
-            setup_start=so.setup_start_at, start=so.start_at, end=so.end_at, due=day_end(order.due_date),
-            status=str(op.status), weight=order.priority.weight, pinned=op.id in pins,
+            operation_id=op_id, order_id=order_id, order=number, seq=seq, name=name, product=product,
+            family=f"F{family_id}", quantity=quantity, qty_good=good, machine_id=machine_id,
+            setup_start=setup_start, start=start, end=end, due=dues[due_date],
+            status=str(status), weight=priority.weight, pinned=op_id in pins,
         ))
     completion: dict[int, dt.datetime] = {}
     for bar in bars:
@@ -238,12 +248,44 @@ class Layout:
     groups: list[tuple[int, Group]]
     rows: list[tuple[int, Row]]
     shades: list[tuple[int, int, int, str]]
-    bars: list[dict[str, Any]]
+    bars: list[Markup]
     now_x: int | None
 
 
+def _bar_markup(bar: Bar, x: Any, y: int, colour_by: str, machine: str, eligible: list[int] | None) -> Markup:
+    """One operation as an SVG group: setup before the bar, the bar, its label; what the detail
+    panel shows travels in data attributes (times as ISO, formatted by the browser)."""
+    x0 = x(bar.start)
+    x1 = max(x(bar.end), x0 + 2)
+    xs = x(bar.setup_start)
+    classes = "op"
+    if bar.late:
+        classes += " late"
+    elif bar.at_risk:
+        classes += " risk"
+    if bar.pinned:
+        classes += " pinned"
+    if bar.started:
+        classes += " started"
+    width = x1 - x0
+    label = f"{bar.order}/{bar.seq}" if width > 70 else (bar.order[-4:] if width > 34 else "")
+    fill = colour(bar.order if colour_by == "order" else bar.family)
+    e = html.escape
+    top = y + 6
+    setup = f'<rect class="setup" x="{xs}" y="{top}" width="{x0 - xs}" height="{ROW_HEIGHT - 12}"/>' if x0 > xs else ""
+    text = f'<text x="{x0 + 3}" y="{top + 20}">{e(label)}</text>' if label else ""
+    return Markup(
+        f'<g class="{classes}" tabindex="0" data-op="{bar.operation_id}" data-order="{bar.order_id}" '
+        f'data-order-no="{e(bar.order)}" data-seq="{bar.seq}" data-name="{e(bar.name)}" data-product="{e(bar.product)}" '
+        f'data-qty="{bar.quantity}" data-good="{bar.qty_good}" data-machine="{bar.machine_id}" data-machine-code="{e(machine)}" '
+        f'data-start="{bar.start.isoformat()}" data-end="{bar.end.isoformat()}" data-due="{bar.due.isoformat()}" '
+        f'data-setup="{bar.setup_minutes}" data-pinned="{1 if bar.pinned else 0}" data-started="{1 if bar.started else 0}" '
+        f'data-eligible="{",".join(map(str, eligible or ()))}">{setup}'
+        f'<rect class="bar" x="{x0}" y="{top}" width="{width}" height="{ROW_HEIGHT - 12}" fill="{fill}"/>{text}</g>')
+
+
 def layout(b: Board, span: str, zoom: int, colour_by: str, now: dt.datetime, labels: dict[int, str],
-           tick_label: Any) -> Layout:
+           tick_label: Any, eligible: dict[int, list[int]]) -> Layout:
     px_hour = PX_PER_HOUR.get(span, 48) * zoom
     minutes = (b.end - b.start).total_seconds() / 60
 
@@ -272,21 +314,7 @@ def layout(b: Board, span: str, zoom: int, colour_by: str, now: dt.datetime, lab
                     if z > b.start and a < b.end and x(z) > x(a):
                         shades.append((x(a), y, x(z) - x(a), kind))
             for bar in row.bars:
-                x0, x1, xs = x(bar.start), max(x(bar.end), x(bar.start) + 2), x(bar.setup_start)
-                classes = ["op"]
-                if bar.late:
-                    classes.append("late")
-                elif bar.at_risk:
-                    classes.append("risk")
-                if bar.pinned:
-                    classes.append("pinned")
-                if bar.started:
-                    classes.append("started")
-                key = bar.order if colour_by == "order" else bar.family
-                bars.append({"bar": bar, "x": x0, "w": x1 - x0, "xs": xs, "ws": x0 - xs, "y": y + 6,
-                             "h": ROW_HEIGHT - 12, "fill": colour(key), "cls": " ".join(classes),
-                             "label": f"{bar.order}/{bar.seq}" if x1 - x0 > 70 else (bar.order[-4:] if x1 - x0 > 34 else ""),
-                             "machine": labels.get(bar.machine_id, "")})
+                bars.append(_bar_markup(bar, x, y, colour_by, labels.get(bar.machine_id, ""), eligible.get(bar.operation_id)))
             y += ROW_HEIGHT
     now_x = x(now) if b.start <= now <= b.end else None
     return Layout(width, y + 4, ticks, groups, rows, shades, bars, now_x)

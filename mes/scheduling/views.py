@@ -16,11 +16,14 @@ from sqlalchemy.orm import joinedload
 from mes.core.auth import Permission, requires
 from mes.core.clock import day_end, plant_tz
 from mes.core.db import session, utcnow
+from mes.core.i18n import format_moment
 from mes.core.errors import NotFound, ValidationError
 from mes.core.inputs import date_in_range, form_int, query_int, required_version, to_int
 from mes.core.web import hx_redirect, notify, render
+from mes.machines.models import Machine, WorkCenter
 from mes.orders.models import Operation, WorkOrder
 from mes.scheduling import board as board_view
+from mes.scheduling import dispatch as dispatch_view
 from mes.scheduling import moves, services
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion, phase_label, solver_status_label
 
@@ -80,16 +83,49 @@ def detail(schedule_id: int) -> Response:
             late[order.id] = max(late.get(order.id, row.end_at), row.end_at)
     progress = json.loads(version.progress_json) if version.progress_json else None
     return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
+                  published_id=board_view.published_id(session()),
                   figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows),
                   notes=services.notes(version), solver_status_label=solver_status_label, phase_label=phase_label)
+
+
+@bp.route("/<int:schedule_id>/stop", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def stop(schedule_id: int) -> Response:
+    services.request_stop(schedule_id)
+    notify(_l("Stopping: the best plan found so far is kept."))
+    return detail(schedule_id)
 
 
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
 @requires(Permission.SCHEDULE)
 def publish(schedule_id: int) -> Response:
-    services.publish(schedule_id, required_version())
+    # ``published``: the plan published when the page was drawn (0: none), so that a second
+    # planner publishing at the same time gets a conflict instead of overwriting the first.
+    expected_published = form_int("published", min=0) if request.form.get("published") is not None else None
+    services.publish(schedule_id, required_version(), expected_published)
     notify(_l("Plan published to the shop floor."))
+    if request.form.get("from") == "compare":
+        return hx_redirect(url_for("scheduling.board"))
     return detail(schedule_id)
+
+
+@bp.route("/<int:schedule_id>/compare")
+@requires(Permission.VIEW_SCHEDULE)
+def compare(schedule_id: int) -> Response:
+    base_id = query_int("with")
+    if request.args.get("with") and base_id is None:
+        raise NotFound()
+    comparison = board_view.compare(session(), schedule_id, base_id)
+    published_id = board_view.published_id(session())
+    return render("scheduling/compare.html", "scheduling/_compare.html", c=comparison, published_id=published_id)
+
+
+@bp.route("/<int:schedule_id>/discard", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def discard(schedule_id: int) -> Response:
+    moves.discard(schedule_id, required_version())
+    notify(_l("Draft discarded."))
+    return hx_redirect(url_for("scheduling.schedules"))
 
 
 # --- the planner board ----------------------------------------------------------------------------
@@ -139,10 +175,12 @@ def _board_context(args: Mapping[str, str]) -> dict[str, Any]:
         .order_by(ScheduleVersion.id.desc()).limit(20)).all()
     if b is not None:
         labels = {row.machine_id: row.code for row in b.rows}
-        context["layout"] = board_view.layout(b, span, zoom, colour_by, now, labels, lambda t: format_time(t, "HH:mm") if t.hour else format_date(t, "MM-dd"))
-        context["machines"] = [(row.machine_id, row.code) for row in b.rows]
-        context["eligible"] = moves.eligible_machines(s, [x.operation_id for x in b.bars]) \
+        eligible = moves.eligible_machines(s, [x.operation_id for row in b.rows for x in row.bars]) \
             if b.version.status == ScheduleStatus.DRAFT else {}
+        context["layout"] = board_view.layout(b, span, zoom, colour_by, now, labels,
+                                              lambda t: format_time(t, "HH:mm") if t.hour else format_date(t, "MM-dd"), eligible)
+        context["machines"] = [(row.machine_id, row.code) for row in b.rows]
+        context["plant_tz"] = str(tz)
         context["figures"] = _figures(b.version)
         context["late_orders"] = len({x.order_id for x in b.bars if x.late})
         context["risk_orders"] = len({x.order_id for x in b.bars if x.at_risk})
@@ -237,3 +275,57 @@ def board_repair(schedule_id: int) -> Response:
     new_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
         use_previous=True, previous_schedule_id=schedule_id, frozen_minutes=frozen_hours * 60))
     return hx_redirect(url_for("scheduling.detail", schedule_id=new_id))
+
+
+# --- dispatch lists from the published plan -------------------------------------------------------
+
+DISPATCH_HEADERS = (_l("Machine"), _l("No."), _l("Work order"), _l("Product"), _l("Operation"), _l("Planned start"),
+                    _l("Planned end"), _l("Setup (minutes)"), _l("Good / quantity"), _l("Documents"))
+
+
+def _dispatch_scope() -> tuple[int | None, int | None, str]:
+    machine_id, center_id = query_int("machine"), query_int("work_center")
+    if (request.args.get("machine") and machine_id is None) or (request.args.get("work_center") and center_id is None):
+        raise NotFound()
+    s = session()
+    if machine_id is not None:
+        machine = s.get(Machine, machine_id)
+        if machine is None:
+            raise NotFound()
+        what = f"{machine.code} {machine.name}"
+        return machine_id, None, str(_l("Dispatch list of %(what)s", what=what))
+    if center_id is not None:
+        center = s.get(WorkCenter, center_id)
+        if center is None:
+            raise NotFound()
+        what = f"{center.code} {center.name}"
+        return None, center_id, str(_l("Dispatch list of %(what)s", what=what))
+    return None, None, str(_l("Dispatch list of all machines"))
+
+
+@bp.route("/dispatch")
+@requires(Permission.VIEW_SCHEDULE)
+def dispatch() -> Response:
+    machine_id, center_id, title = _dispatch_scope()
+    s = session()
+    lines = dispatch_view.dispatch_lines(s, machine_id, center_id)
+    machines = s.scalars(select(Machine).order_by(Machine.code)).all()
+    centers = s.scalars(select(WorkCenter).order_by(WorkCenter.code)).all()
+    return render("scheduling/dispatch.html", "scheduling/_dispatch.html", lines=lines, title=title, machines=machines,
+                  centers=centers, machine_id=machine_id, center_id=center_id, headers=DISPATCH_HEADERS,
+                  published=board_view.pick_version(s, None))
+
+
+@bp.route("/dispatch.pdf")
+@requires(Permission.VIEW_SCHEDULE)
+def dispatch_pdf() -> Response:
+    machine_id, center_id, title = _dispatch_scope()
+    s = session()
+    lines = dispatch_view.dispatch_lines(s, machine_id, center_id)
+    published = board_view.pick_version(s, None)
+    subtitle = str(_l("Published plan %(id)s, printed %(when)s", id=published.id if published else "–",
+                      when=format_moment(utcnow())))
+    pdf = dispatch_view.dispatch_pdf(title, subtitle, [str(h) for h in DISPATCH_HEADERS], lines, format_moment)
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = "inline; filename=dispatch.pdf"
+    return response

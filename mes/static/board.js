@@ -6,6 +6,25 @@
 
   function svg() { return document.querySelector("#board svg.gantt"); }
 
+  var TIMES = { start: 1, end: 1, due: 1 };
+  var formatters = {};
+
+  // Times travel as ISO strings; the browser shows them in the plant's time zone and the page's language.
+  function moment(iso) {
+    var s = svg();
+    var key = s.dataset.lang + "|" + s.dataset.tz;
+    if (!formatters[key]) {
+      try {
+        formatters[key] = new Intl.DateTimeFormat(s.dataset.lang, { timeZone: s.dataset.tz, month: "2-digit", day: "2-digit",
+          hour: "2-digit", minute: "2-digit", hour12: false });
+      } catch (e) {
+        formatters[key] = new Intl.DateTimeFormat(s.dataset.lang, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+      }
+    }
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? "" : formatters[key].format(d);
+  }
+
   function select(g) {
     var s = svg(), panel = document.getElementById("board-detail");
     if (!s || !panel) return;
@@ -17,7 +36,8 @@
     panel.hidden = false;
     panel.querySelectorAll("[data-field]").forEach(function (el) {
       var key = el.getAttribute("data-field").replace(/-([a-z])/g, function (_m, c) { return c.toUpperCase(); });
-      el.textContent = g.dataset[key] || "";
+      var value = g.dataset[key] || "";
+      el.textContent = TIMES[key] ? moment(value) : value;
     });
     panel.querySelector(".pinned-note").hidden = g.dataset.pinned !== "1";
     var list = panel.querySelector("ol.route");
@@ -25,7 +45,7 @@
     route.sort(function (a, b) { return Number(a.dataset.seq) - Number(b.dataset.seq); });
     route.forEach(function (x) {
       var li = document.createElement("li");
-      li.textContent = x.dataset.seq + " " + x.dataset.name + " · " + x.dataset.machineCode + " · " + x.dataset.start;
+      li.textContent = x.dataset.seq + " " + x.dataset.name + " · " + x.dataset.machineCode + " · " + moment(x.dataset.start);
       if (x === g) li.className = "current";
       list.appendChild(li);
     });
