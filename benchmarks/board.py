@@ -63,7 +63,7 @@ def _grow(app, operations: int, machines: int) -> None:  # type: ignore[no-untyp
             centers = [WorkCenter(code=f"BC{n}", name=f"Bench cell {n}") for n in range(3)]
             s.add_all(centers)
             s.flush()
-            extra = max(0, machines - have)
+            extra = max(3, machines - have)  # each bench cell needs a machine
             s.add_all([Machine(code=f"BM-{n:02d}", name=f"Bench machine {n}", work_center_id=centers[n % 3].id)
                        for n in range(extra)])
             family = ProductFamily(code="BF", name="Bench family")

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import hashlib
 import html
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,11 +197,27 @@ def board(s: Session, schedule_id: int | None, start: dt.datetime, span_minutes:
     groups = machine_rows(s, start, end)
     bars = plan_bars(s, version.id)
     by_machine = {row.machine_id: row for group in groups for row in group.rows}
+    down = _what_if_down(version)
+    if down is not None and down[0] in by_machine and down[2] > start and down[1] < end:
+        by_machine[down[0]].down = [*by_machine[down[0]].down, (max(down[1], start), min(down[2], end))]
     for bar in bars:
         row = by_machine.get(bar.machine_id)
         if row is not None and bar.end > start and bar.setup_start < end:
             row.bars.append(bar)
     return Board(version, published_id(s), start, end, groups, bars)
+
+
+def _what_if_down(version: ScheduleVersion) -> tuple[int, dt.datetime, dt.datetime] | None:
+    """The machine a what-if draft takes down, and when (drawn like downtime on its board)."""
+    if not version.what_if_json:
+        return None
+    try:
+        down = json.loads(version.what_if_json).get("down")
+        if not down:
+            return None
+        return int(down["machine_id"]), dt.datetime.fromisoformat(down["starts_at"]), dt.datetime.fromisoformat(down["ends_at"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def as_json(b: Board, now: dt.datetime) -> dict[str, Any]:

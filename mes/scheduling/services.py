@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -110,6 +111,10 @@ class BuildOptions:
     use_previous: bool = True
     # Stay close to this plan (a draft being repaired) instead of the published one.
     previous_schedule_id: int | None = None
+    # What-if: orders planned although not released, and downtime that is not recorded
+    # ((machine id, start, end)); neither touches the published plan or the machines.
+    extra_orders: tuple[int, ...] = ()
+    extra_downtime: tuple[tuple[int, dt.datetime, dt.datetime], ...] = ()
 
 
 def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[Problem, Keys]:
@@ -135,6 +140,10 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         window = downtime_window(origin, d.starts_at, d.ends_at, horizon)
         if window is not None:
             downtime.setdefault(d.machine_id, []).append(window)
+    for machine_id, starts_at, ends_at in options.extra_downtime:
+        window = downtime_window(origin, starts_at, ends_at, horizon)
+        if window is not None:
+            downtime.setdefault(machine_id, []).append(window)
     engine_machines = []
     by_wc: dict[int, list[Machine]] = {}
     for m in machines:
@@ -153,7 +162,7 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
     available = {m.id for m in machines}
 
     orders = s.scalars(
-        select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES))
+        select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES) | WorkOrder.id.in_(options.extra_orders))
         .options(selectinload(WorkOrder.operations).selectinload(Operation.machines), selectinload(WorkOrder.edges))
     ).all()
     product_family = dict(s.execute(select(Product.id, Product.family_id)).all())
@@ -325,7 +334,7 @@ def notes(version: ScheduleVersion) -> list[str]:
 
 
 def start_run(time_limit: int | None = None, workers: int | None = None, options: BuildOptions | None = None,
-              wait: bool = False) -> int:
+              wait: bool = False, what_if: str | None = None) -> int:
     """Create a schedule version and solve it in a background thread (``wait``: in this one)."""
     app = current_app._get_current_object()
     time_limit = time_limit or app.config["SCHEDULER_TIME_LIMIT"]
@@ -338,17 +347,40 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
                 raise Conflict(_l("The scheduler is already running. Wait for it to finish."), code="scheduler_busy")
             _mark_dead(run)
         version = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=origin, time_limit_s=time_limit, workers=workers,
-                                  created_by_id=current_actor().user_id, heartbeat_at=utcnow())
+                                  created_by_id=current_actor().user_id, heartbeat_at=utcnow(), what_if_json=what_if,
+                                  based_on_id=(options.previous_schedule_id if options else None))
         s.add(version)
         s.flush()
         schedule_id = version.id
         audit.record(s, "schedule_version", schedule_id, "run", "time_limit_s", None, time_limit)
-    job = _Run(app, schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
+    args = (schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
+    solve_elsewhere = app.extensions.get(RUN_PROCESS)
     if wait:
-        job.run()
+        _Run(app, *args).run()
+    elif solve_elsewhere is not None and app.config.get("SCHEDULER_PROCESS", True):
+        # The engine's Python search holds the GIL: in a process of its own it leaves the web
+        # workers (and the floor's terminals) their speed. It reports through the database.
+        config = {k: v for k, v in app.config.items() if k.isupper() and _portable(v)}
+        multiprocessing.get_context("spawn").Process(
+            target=solve_elsewhere, args=(config, args), name=f"mes-schedule-{schedule_id}", daemon=True).start()
     else:
-        threading.Thread(target=job.run, name=f"mes-schedule-{schedule_id}", daemon=True).start()
+        threading.Thread(target=_Run(app, *args).run, name=f"mes-schedule-{schedule_id}", daemon=True).start()
     return schedule_id
+
+
+# The app factory plugs in the function a run's own process starts with (it builds an app there).
+RUN_PROCESS = "mes.scheduling.run_process"
+
+
+def _portable(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_portable(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool, dt.timedelta))
+
+
+def run_here(app: Flask, args: tuple[Any, ...]) -> None:
+    """Solve a run started by ``start_run`` in this process (the target of a run's own process)."""
+    _Run(app, *args).run()
 
 
 def _is_dead(run: ScheduleVersion) -> bool:
@@ -514,6 +546,9 @@ def publish(schedule_id: int, expected_version: int | None, expected_published: 
             raise StaleEdit(version.published_by.display_name if version.published_by else "?", version.published_at)
         if version.status != ScheduleStatus.DRAFT:
             raise InvalidTransition(_l("Only a draft schedule can be published."))
+        if version.what_if_json:
+            raise InvalidTransition(_l("A what-if plan is for looking only and cannot be published. Make the change for "
+                                       "real (release the order, record the downtime), then repair."))
         if expected_published:
             # Lock the plan the planner compared with: a second publisher waits here, then sees it superseded.
             base = s.scalar(select(ScheduleVersion).where(ScheduleVersion.id == expected_published)

@@ -18,13 +18,15 @@ from mes.core.clock import day_end, plant_tz
 from mes.core.db import session, utcnow
 from mes.core.i18n import format_moment
 from mes.core.errors import NotFound, ValidationError
+from mes.core.forms import parse_date
 from mes.core.inputs import date_in_range, form_int, query_int, required_version, to_int
 from mes.core.web import hx_redirect, notify, render
 from mes.machines.models import Machine, WorkCenter
 from mes.orders.models import Operation, WorkOrder
+from mes.routing.models import Product
 from mes.scheduling import board as board_view
 from mes.scheduling import dispatch as dispatch_view
-from mes.scheduling import moves, services
+from mes.scheduling import moves, services, what_if
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion, phase_label, solver_status_label
 
 bp = Blueprint("scheduling", __name__, url_prefix="/schedule")
@@ -83,7 +85,7 @@ def detail(schedule_id: int) -> Response:
             late[order.id] = max(late.get(order.id, row.end_at), row.end_at)
     progress = json.loads(version.progress_json) if version.progress_json else None
     return render("scheduling/detail.html", "scheduling/_detail_body.html", version=version, by_machine=by_machine,
-                  published_id=board_view.published_id(session()),
+                  published_id=board_view.published_id(session()), what_if=what_if.description(version.what_if_json),
                   figures=_figures(version), late_orders=len(late), progress=progress, count=len(rows),
                   notes=services.notes(version), solver_status_label=solver_status_label, phase_label=phase_label)
 
@@ -117,7 +119,8 @@ def compare(schedule_id: int) -> Response:
         raise NotFound()
     comparison = board_view.compare(session(), schedule_id, base_id)
     published_id = board_view.published_id(session())
-    return render("scheduling/compare.html", "scheduling/_compare.html", c=comparison, published_id=published_id)
+    return render("scheduling/compare.html", "scheduling/_compare.html", c=comparison, published_id=published_id,
+                  what_if=what_if.description(comparison.draft.what_if_json))
 
 
 @bp.route("/<int:schedule_id>/discard", methods=["POST"])
@@ -180,6 +183,8 @@ def _board_context(args: Mapping[str, str]) -> dict[str, Any]:
         context["layout"] = board_view.layout(b, span, zoom, colour_by, now, labels,
                                               lambda t: format_time(t, "HH:mm") if t.hour else format_date(t, "MM-dd"), eligible)
         context["machines"] = [(row.machine_id, row.code) for row in b.rows]
+        context["what_if"] = what_if.description(b.version.what_if_json)
+        context["products"] = s.execute(select(Product.id, Product.code, Product.name).order_by(Product.code)).all()
         context["plant_tz"] = str(tz)
         context["figures"] = _figures(b.version)
         context["late_orders"] = len({x.order_id for x in b.bars if x.late})
@@ -329,3 +334,39 @@ def dispatch_pdf() -> Response:
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = "inline; filename=dispatch.pdf"
     return response
+
+
+# --- what-if plans ----------------------------------------------------------------------------------
+
+
+@bp.route("/what-if", methods=["POST"])
+@requires(Permission.SCHEDULE)
+def what_if_run() -> Response:
+    rush = down = None
+    errors: dict[str, list[Any]] = {}
+    if request.form.get("product_id"):
+        product_id = form_int("product_id")
+        quantity = form_int("quantity", max=1_000_000)
+        due = parse_date(request.form.get("due_date"), "due_date", errors)
+        if product_id is None:
+            errors["product_id"] = [ValidationError.default_message]
+        if quantity is None:
+            errors["quantity"] = [ValidationError.default_message]
+        if (due is None or not date_in_range(due)) and "due_date" not in errors:
+            errors["due_date"] = [ValidationError.default_message]
+        if not errors:
+            rush = what_if.RushOrder(product_id, quantity, due)  # type: ignore[arg-type]
+    if request.form.get("machine_id"):
+        machine_id = form_int("machine_id")
+        starts, ends = _local_moment("down_from"), _local_moment("down_until")
+        if machine_id is None or starts is None or ends is None:
+            errors["machine_id"] = [ValidationError.default_message]
+        else:
+            down = what_if.MachineDown(machine_id, starts, ends)
+    if errors:
+        raise ValidationError(fields=errors)
+    time_limit = form_int("time_limit", max=600) if request.form.get("time_limit") else 10
+    if time_limit is None:
+        raise ValidationError(fields={"time_limit": [ValidationError.default_message]})
+    schedule_id = what_if.start(rush, down, time_limit)
+    return hx_redirect(url_for("scheduling.detail", schedule_id=schedule_id))

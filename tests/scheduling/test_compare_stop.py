@@ -148,3 +148,31 @@ def test_stop_requested_from_another_process_is_seen(plant, make_order, monkeypa
     assert seen == [True]
     session().rollback()
     assert session().get(ScheduleVersion, schedule_id).status == ScheduleStatus.DRAFT
+
+
+def test_a_run_whose_process_is_killed_fails_and_a_new_run_can_start(as_role, plant, make_order, monkeypatch):
+    import multiprocessing
+
+    for i in range(30):
+        make_order(quantity=20 + i, due_date=dt.date.today() + dt.timedelta(days=1 + i % 3))
+    schedule_id = services.start_run(time_limit=120, workers=1, options=services.BuildOptions(use_previous=False))
+    (process,) = [p for p in multiprocessing.active_children() if p.name == f"mes-schedule-{schedule_id}"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # solving in its own process
+        session().rollback()
+        if session().get(ScheduleVersion, schedule_id).progress_json:
+            break
+        time.sleep(0.1)
+    process.kill()
+    process.join(5)
+    with pytest.raises(Conflict):  # its last heartbeat is fresh: it still counts as running
+        services.start_run(time_limit=1, workers=1, wait=True)
+    monkeypatch.setattr(services, "DEAD_AFTER", dt.timedelta(seconds=1))
+    time.sleep(1.5)
+    html = as_role("planner").get(f"/schedule/{schedule_id}").get_data(as_text=True)
+    session().rollback()
+    assert session().get(ScheduleVersion, schedule_id).status == ScheduleStatus.FAILED
+    assert "Start a new run" in html
+    next_run = services.start_run(time_limit=1, workers=1, wait=True)
+    session().rollback()
+    assert session().get(ScheduleVersion, next_run).status == ScheduleStatus.DRAFT
