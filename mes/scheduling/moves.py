@@ -77,6 +77,8 @@ def move_operation(schedule_id: int, expected_version: int | None, move: Move,
     nothing changes, when the move is not possible."""
     with transaction() as s:
         version = _draft_for_update(s, schedule_id, expected_version, expected_published)
+        if version.what_if_json:
+            raise InvalidTransition(_l("A what-if plan is not changed by hand. Make a draft of the published plan instead."))
         row = s.scalar(select(ScheduledOperation).where(ScheduledOperation.schedule_id == schedule_id,
                                                         ScheduledOperation.operation_id == move.operation_id))
         op = s.get(Operation, move.operation_id)

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import math
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -368,6 +369,8 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
     return schedule_id
 
 
+# A run's own process runs this much nicer than the web workers.
+RUN_NICENESS = 10
 # The app factory plugs in the function a run's own process starts with (it builds an app there).
 RUN_PROCESS = "mes.scheduling.run_process"
 
@@ -379,7 +382,10 @@ def _portable(value: Any) -> bool:
 
 
 def run_here(app: Flask, args: tuple[Any, ...]) -> None:
-    """Solve a run started by ``start_run`` in this process (the target of a run's own process)."""
+    """Solve a run started by ``start_run`` in this process (the target of a run's own process).
+    The process yields the CPU to the web workers (nice 10): pages and terminals come first."""
+    if hasattr(os, "nice"):
+        os.nice(RUN_NICENESS)
     _Run(app, *args).run()
 
 

@@ -12,6 +12,11 @@ from mes.scheduling import dispatch, services
 from mes.scheduling.models import ScheduledOperation
 
 
+def rows_all(schedule_id: int) -> list[ScheduledOperation]:
+    session().rollback()
+    return list(session().scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == schedule_id)))
+
+
 def test_dispatch_lists_follow_the_published_plan(as_role, plant, make_order, tmp_path):
     for i in range(3):
         make_order(due_date=dt.date.today() + dt.timedelta(days=3 - i), number=f"WO-D{i}")
@@ -30,6 +35,14 @@ def test_dispatch_lists_follow_the_published_plan(as_role, plant, make_order, tm
     # The floor's list for the mill shows the same order.
     floor = as_role("worker").get(f"/floor/?machine={plant.m1}").get_data(as_text=True)
     assert floor.index(orders[0]) < floor.index(orders[1]) < floor.index(orders[2])
+    # An operation the plan puts on one lathe is on that lathe's floor list only.
+    turn_rows = [r for r in rows_all(schedule_id) if r.machine_id in (plant.old, plant.new)]
+    for r in turn_rows:
+        other = plant.old if r.machine_id == plant.new else plant.new
+        number = r.operation.work_order.number
+        assert number in as_role("worker").get(f"/floor/?machine={r.machine_id}").get_data(as_text=True)
+        if all(x.operation.work_order.number != number for x in turn_rows if x.machine_id == other):
+            assert number not in as_role("worker").get(f"/floor/?machine={other}").get_data(as_text=True)
     client.post("/locale", data={"locale": "zh_CN"})
     html = client.get(f"/schedule/dispatch?work_center={plant.mill}").get_data(as_text=True)
     assert "派工单" in html

@@ -11,7 +11,7 @@ from mes.core.db import session, utcnow
 from mes.core.errors import InvalidTransition, ValidationError
 from mes.machines.models import MachineDowntime
 from mes.orders.models import ACTIVE_STATUSES, WorkOrder
-from mes.scheduling import board, services, what_if
+from mes.scheduling import board, moves, services, what_if
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
 
 
@@ -60,6 +60,8 @@ def test_rush_order_and_machine_down_leave_the_published_plan_untouched(as_role,
     assert c.base.id == published and c.only_after == 2
     with pytest.raises(InvalidTransition):
         services.publish(schedule_id, None)
+    with pytest.raises(InvalidTransition):  # not changed by hand either (its rush order would drop out)
+        moves.move_operation(schedule_id, None, moves.Move(next(iter(rows)), plant.old))
     client = as_role("planner")
     html = client.get(f"/schedule/{schedule_id}/compare").get_data(as_text=True)
     assert "What-if plan" in html and 'id="publish"' not in html
