@@ -176,3 +176,37 @@ def test_a_run_whose_process_is_killed_fails_and_a_new_run_can_start(as_role, pl
     next_run = services.start_run(time_limit=1, workers=1, wait=True)
     session().rollback()
     assert session().get(ScheduleVersion, next_run).status == ScheduleStatus.DRAFT
+
+
+def test_two_planners_publishing_at_the_same_moment(app, plant, make_order):
+    import threading
+
+    make_order()
+    first = services.start_run(time_limit=1, workers=1, wait=True)
+    services.publish(first, None)
+    drafts = [moves.copy_to_draft(first), moves.copy_to_draft(first)]
+    session().rollback()
+    versions = {d: session().get(ScheduleVersion, d).version for d in drafts}
+    barrier = threading.Barrier(2)
+    results: dict[int, str] = {}
+
+    def publish(draft: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                services.publish(draft, versions[draft], first)
+                results[draft] = "published"
+            except Conflict as exc:
+                results[draft] = exc.code
+
+    threads = [threading.Thread(target=publish, args=(d,)) for d in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values()) == ["published", "published_meanwhile"]
+    winner = next(d for d, r in results.items() if r == "published")
+    session().rollback()
+    statuses = {d: session().get(ScheduleVersion, d).status for d in [first, *drafts]}
+    assert statuses == {first: ScheduleStatus.SUPERSEDED, winner: ScheduleStatus.PUBLISHED,
+                        next(d for d in drafts if d != winner): ScheduleStatus.DRAFT}
