@@ -56,6 +56,8 @@ def run() -> Response:
     objective = request.form.get("objective") if request.form.get("objective") in OBJECTIVES else OBJECTIVES[0]
     schedule_id = services.start_run(time_limit=time_limit, options=services.BuildOptions(
         objective=objective, use_previous=request.form.get("stable") == "1", frozen_minutes=frozen_hours * 60))
+    if request.form.get("from") == "board":  # the board shows the run's progress and its Stop
+        return hx_redirect(url_for("scheduling.board"))
     return hx_redirect(url_for("scheduling.detail", schedule_id=schedule_id))
 
 
@@ -95,7 +97,22 @@ def detail(schedule_id: int) -> Response:
 def stop(schedule_id: int) -> Response:
     services.request_stop(schedule_id)
     notify(_l("Stopping: the best plan found so far is kept."))
+    if request.args.get("from") == "board":
+        return progress(schedule_id)
     return detail(schedule_id)
+
+
+@bp.route("/<int:schedule_id>/progress")
+@requires(Permission.VIEW_SCHEDULE)
+def progress(schedule_id: int) -> Response:
+    """A run's progress for the board (polled every second while it runs)."""
+    services.fail_dead_runs()
+    session().expire_all()
+    run = session().get(ScheduleVersion, schedule_id)
+    if run is None:
+        raise NotFound()
+    return render("scheduling/_run_progress.html", run=run, notes=services.notes,
+                  progress=json.loads(run.progress_json) if run.progress_json else None)
 
 
 @bp.route("/<int:schedule_id>/publish", methods=["POST"])
@@ -173,6 +190,11 @@ def _board_context(args: Mapping[str, str]) -> dict[str, Any]:
     step = dt.timedelta(minutes=board_view.SPANS[span])
     context["prev_args"] = dict(nav, start=(start - step).astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
     context["next_args"] = dict(nav, start=(start + step).astimezone(tz).strftime("%Y-%m-%dT%H:%M"))
+    running_run = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.RUNNING)
+                           .order_by(ScheduleVersion.id.desc()).limit(1))
+    context["running_run"] = running_run
+    context["running_progress"] = json.loads(running_run.progress_json) if running_run and running_run.progress_json else None
+    context["notes"] = services.notes
     context["drafts"] = s.scalars(select(ScheduleVersion).where(
         ScheduleVersion.status.in_([ScheduleStatus.DRAFT, ScheduleStatus.PUBLISHED]))
         .order_by(ScheduleVersion.id.desc()).limit(20)).all()

@@ -228,3 +228,46 @@ def test_board_move_through_the_page(as_role, plant, published):
                     data={"version": version, "operation_id": turn.id})
     assert r.status_code == 200
     assert as_role("owner").post(f"/schedule/board/{draft}/unpin", data={"version": version, "operation_id": turn.id}).status_code == 403
+
+
+def test_board_shows_a_running_run_with_progress_and_stop(as_role, plant, published):
+    import json
+
+    with transaction() as s:
+        run = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=utcnow(), time_limit_s=60, workers=1, heartbeat_at=utcnow(),
+                              progress_json=json.dumps({"phase": "lns", "objective": [1234, 5], "lower_bound": 900, "seconds": 3.0}))
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    client = as_role("planner")
+    html = client.get("/schedule/board?span=week").get_data(as_text=True)
+    assert f'id="run-progress-{run_id}"' in html and "1234 / 5" in html and ">900<" in html
+    assert f"/schedule/{run_id}/progress" in html and "Stop and keep the best plan" in html
+    r = client.post(f"/schedule/{run_id}/stop?from=board", headers={"HX-Request": "true"})
+    assert r.status_code == 200 and f'id="run-progress-{run_id}"' in r.get_data(as_text=True)
+    session().rollback()
+    assert session().get(ScheduleVersion, run_id).stop_requested_at is not None
+    assert as_role("owner").get(f"/schedule/{run_id}/progress").status_code == 200
+    assert client.get("/schedule/999999/progress").status_code == 404
+
+
+def test_run_from_the_board_comes_back_to_the_board(as_role, plant, published):
+    client = as_role("planner")
+    r = client.post("/schedule/run", headers={"HX-Request": "true"},
+                    data={"time_limit": "1", "objective": "tardiness_flow", "frozen_hours": "2", "stable": "1", "from": "board"})
+    assert r.status_code == 204 and r.headers["HX-Redirect"] == "/schedule/board"
+    session().rollback()
+    run = session().scalar(select(ScheduleVersion).order_by(ScheduleVersion.id.desc()))
+    html = client.get("/schedule/board").get_data(as_text=True)
+    session().rollback()
+    assert f'id="run-progress-{run.id}"' in html or session().get(ScheduleVersion, run.id).status != ScheduleStatus.RUNNING
+    import time
+
+    for _ in range(200):
+        session().rollback()
+        if session().get(ScheduleVersion, run.id).status != ScheduleStatus.RUNNING:
+            break
+        time.sleep(0.1)
+    assert session().get(ScheduleVersion, run.id).status == ScheduleStatus.DRAFT
+    html = client.get(f"/schedule/{run.id}/progress", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in html and f"/schedule/{run.id}/compare" in html  # polling ends, the plan is offered
