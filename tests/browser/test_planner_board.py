@@ -105,3 +105,46 @@ def test_drag_repair_compare_publish_and_the_floor_follows(live_server, page, br
     positions = [next(i for i, t in enumerate(order_on_floor) if label in t) for label in labels]
     assert positions == sorted(positions)
     floor.context.close()
+
+
+def test_move_with_the_keyboard_and_a_refusal_in_place(live_server, page):
+    """The keyboard (and touch) way: select a bar, choose the machine and place in the form."""
+    from mes.core.db import session
+    from mes.scheduling import moves, services
+    from mes.scheduling.models import ScheduledOperation
+    from sqlalchemy import select
+
+    base, app = live_server
+    ids = seed(app)
+    with app.app_context():
+        published = services.start_run(time_limit=1, workers=1, wait=True)
+        services.publish(published, None)
+        draft = moves.copy_to_draft(published)
+        where = {r.operation.seq: r.machine_id for r in session().scalars(
+            select(ScheduledOperation).where(ScheduledOperation.schedule_id == draft))}
+    target = ids["L-OLD"] if where[10] == ids["L-NEW"] else ids["L-NEW"]
+    page.goto(f"{base}/login")
+    page.fill("#username", "planner")
+    page.fill("#password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.locator("a.user").wait_for()
+    page.goto(f"{base}/schedule/board?schedule={draft}&span=week")
+    _bar(page, "WO-7", 10).focus()
+    page.keyboard.press("Enter")
+    page.locator("#move-form select[name=machine_id]:focus").wait_for()
+    # The mill cannot turn: it is not offered.
+    assert page.locator(f'#move-form option[value="{ids["M-1"]}"]').is_disabled()
+    page.select_option("#move-form select[name=machine_id]", str(target))
+    page.fill("#move-form input[name=position]", "1")
+    page.click("#move-form button[type=submit]")
+    page.locator(f'g.op.pinned[data-order-no="WO-7"][data-seq="10"][data-machine="{target}"]').wait_for()
+    # Pinning the mill step before its turning step can end is refused, in place.
+    _bar(page, "WO-7", 20).click()
+    with app.app_context():
+        from mes.core.clock import plant_now
+
+        soon = (plant_now() + dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M")  # the form speaks plant time
+    page.fill("#move-form input[name=start_at]", soon)
+    page.click("#move-form button[type=submit]")
+    page.locator("#messages .alert.error").wait_for()
+    assert "WO-7/20" in page.locator("#messages").inner_text()
