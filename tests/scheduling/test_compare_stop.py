@@ -100,7 +100,11 @@ def test_discard_leaves_the_published_plan(plant, make_order):
 def test_stop_ends_the_run_within_a_second_keeping_the_best_plan(app, plant, make_order):
     for i in range(40):
         make_order(quantity=20 + i, due_date=dt.date.today() + dt.timedelta(days=1 + i % 3))
+    import multiprocessing
+
+    before = set(multiprocessing.active_children())
     schedule_id = services.start_run(time_limit=60, workers=1, options=services.BuildOptions(use_previous=False))
+    (process,) = set(multiprocessing.active_children()) - before
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # wait until it has a plan to keep
         session().rollback()
@@ -123,6 +127,8 @@ def test_stop_ends_the_run_within_a_second_keeping_the_best_plan(app, plant, mak
     assert session().scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == schedule_id)).all()
     with pytest.raises(InvalidTransition):
         services.request_stop(schedule_id)
+    process.join(15)  # the run's process ends with its run
+    assert process.exitcode == 0
 
 
 def test_stop_requested_from_another_process_is_seen(plant, make_order, monkeypatch):
@@ -155,8 +161,9 @@ def test_a_run_whose_process_is_killed_fails_and_a_new_run_can_start(as_role, pl
 
     for i in range(30):
         make_order(quantity=20 + i, due_date=dt.date.today() + dt.timedelta(days=1 + i % 3))
+    before = set(multiprocessing.active_children())  # earlier tests' runs may still be ending
     schedule_id = services.start_run(time_limit=120, workers=1, options=services.BuildOptions(use_previous=False))
-    (process,) = [p for p in multiprocessing.active_children() if p.name == f"mes-schedule-{schedule_id}"]
+    (process,) = [p for p in set(multiprocessing.active_children()) - before if p.name == f"mes-schedule-{schedule_id}"]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # solving in its own process
         session().rollback()
