@@ -28,7 +28,7 @@ from mes.reports.views import bp as reports_bp
 from mes.imports.views import bp as imports_bp
 from mes.routing.views import bp as routing_bp
 from mes.scheduling.machine_work import open_work
-from mes.scheduling.services import published_times
+from mes.scheduling.services import RUN_PROCESS, published_times, run_here
 from mes.scheduling.views import bp as scheduling_bp
 from mes.quality.inspections import check_first_article
 from mes.quality.views import bp as quality_bp
@@ -46,6 +46,11 @@ def _templates_dir() -> str:
         if candidate.is_dir():
             return str(candidate)
     raise RuntimeError("templates folder not found")
+
+
+def solve_schedule_in_process(config: dict[str, Any], args: tuple[Any, ...]) -> None:
+    """A schedule run's own process: an app of the same configuration, then the run."""
+    run_here(create_app(config), args)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -72,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     # Lower packages that show what a higher one knows get its reader here, not by importing it.
     app.extensions[PLANNED_TIMES] = published_times
+    app.extensions[RUN_PROCESS] = solve_schedule_in_process
     app.extensions[OPEN_WORK] = open_work
     app.extensions[LABOUR] = labour_of_order
     app.extensions[MACHINE_COUNTS] = offered_counts

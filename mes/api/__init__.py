@@ -11,6 +11,7 @@ from mes.machines.api import blp as machines_blp
 from mes.orders.api import blp as orders_blp
 from mes.quality.api import blp as quality_blp
 from mes.routing.api import blp as routings_blp
+from mes.scheduling.api import blp as schedules_blp
 from mes.shopfloor.api import blp as floor_blp
 
 api = Api()
@@ -20,6 +21,6 @@ def init_api(app: Flask) -> None:
     api.init_app(app, spec_kwargs={"security": [{"bearerAuth": []}]})
     api.spec.components.security_scheme("bearerAuth", SECURITY_SCHEME)
     csrf = app.extensions["csrf"]
-    for blp in (orders_blp, routings_blp, machines_blp, imports_blp, floor_blp, quality_blp):
+    for blp in (orders_blp, routings_blp, machines_blp, imports_blp, floor_blp, quality_blp, schedules_blp):
         api.register_blueprint(blp)
         csrf.exempt(blp)

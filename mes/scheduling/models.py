@@ -88,6 +88,16 @@ class ScheduleVersion(Base):
     published_at: Mapped[dt.datetime | None]
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     version: Mapped[int] = mapped_column(default=1)
+    # --- planner board ---
+    # Set by a planner's Stop; the process solving the run watches it and keeps the best plan.
+    stop_requested_at: Mapped[dt.datetime | None]
+    # The last change by hand (a move, an unpin) of a draft.
+    changed_at: Mapped[dt.datetime | None]
+    # The plan a draft was copied from, or repaired from.
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("schedule_version.id", ondelete="SET NULL"))
+    # What a what-if draft assumes (a rush order, a machine down), as JSON.
+    what_if_json: Mapped[str | None] = mapped_column(Text)
+    # --- end planner board ---
 
     created_by = relationship("User", foreign_keys=[created_by_id])
     published_by = relationship("User", foreign_keys=[published_by_id])

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from typing import Any
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mes.core import audit
@@ -23,6 +26,7 @@ from mes.core.audit import current_actor
 from mes.core.clock import day_end, day_start, plant_tz
 from mes.core.db import get_db, session, transaction, utcnow
 from mes.core.errors import Conflict, InvalidTransition, NotFound, StaleEdit
+from mes.core.i18n import format_moment
 from mes.machines.models import CalendarException, Machine, MachineDowntime, MachineStatus, WorkCenter
 from mes.machines.shifts import off_shift_windows, working_intervals
 from mes.operations import graph
@@ -54,6 +58,8 @@ HORIZON_DAYS = 60
 # A running version's process writes its heartbeat this often; one silent for DEAD_AFTER died.
 HEARTBEAT_SECONDS = 5.0
 DEAD_AFTER = dt.timedelta(seconds=30)
+# How often the solving process looks for a planner's Stop (it must end within a second).
+STOP_POLL = 0.25
 # However alive it looks, a run is over this long after its time limit.
 OVERRUN = dt.timedelta(minutes=5)
 
@@ -104,6 +110,12 @@ class BuildOptions:
     objective: str = "tardiness_makespan"  # or "tardiness_flow"
     frozen_minutes: int = 0
     use_previous: bool = True
+    # Stay close to this plan (a draft being repaired) instead of the published one.
+    previous_schedule_id: int | None = None
+    # What-if: orders planned although not released, and downtime that is not recorded
+    # ((machine id, start, end)); neither touches the published plan or the machines.
+    extra_orders: tuple[int, ...] = ()
+    extra_downtime: tuple[tuple[int, dt.datetime, dt.datetime], ...] = ()
 
 
 def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None = None) -> tuple[Problem, Keys]:
@@ -129,6 +141,10 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
         window = downtime_window(origin, d.starts_at, d.ends_at, horizon)
         if window is not None:
             downtime.setdefault(d.machine_id, []).append(window)
+    for machine_id, starts_at, ends_at in options.extra_downtime:
+        window = downtime_window(origin, starts_at, ends_at, horizon)
+        if window is not None:
+            downtime.setdefault(machine_id, []).append(window)
     engine_machines = []
     by_wc: dict[int, list[Machine]] = {}
     for m in machines:
@@ -147,7 +163,7 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
     available = {m.id for m in machines}
 
     orders = s.scalars(
-        select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES))
+        select(WorkOrder).where(WorkOrder.status.in_(ACTIVE_STATUSES) | WorkOrder.id.in_(options.extra_orders))
         .options(selectinload(WorkOrder.operations).selectinload(Operation.machines), selectinload(WorkOrder.edges))
     ).all()
     product_family = dict(s.execute(select(Product.id, Product.family_id)).all())
@@ -166,7 +182,8 @@ def build_problem(s: Session, origin: dt.datetime, options: BuildOptions | None 
 
     previous: tuple[Assignment, ...] = ()
     if options.use_previous:
-        published = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+        published = s.get(ScheduleVersion, options.previous_schedule_id) if options.previous_schedule_id else \
+            s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
         if published is not None:
             rows = s.scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == published.id)).all()
             previous = tuple(
@@ -318,7 +335,7 @@ def notes(version: ScheduleVersion) -> list[str]:
 
 
 def start_run(time_limit: int | None = None, workers: int | None = None, options: BuildOptions | None = None,
-              wait: bool = False) -> int:
+              wait: bool = False, what_if: str | None = None) -> int:
     """Create a schedule version and solve it in a background thread (``wait``: in this one)."""
     app = current_app._get_current_object()
     time_limit = time_limit or app.config["SCHEDULER_TIME_LIMIT"]
@@ -331,17 +348,45 @@ def start_run(time_limit: int | None = None, workers: int | None = None, options
                 raise Conflict(_l("The scheduler is already running. Wait for it to finish."), code="scheduler_busy")
             _mark_dead(run)
         version = ScheduleVersion(status=ScheduleStatus.RUNNING, origin=origin, time_limit_s=time_limit, workers=workers,
-                                  created_by_id=current_actor().user_id, heartbeat_at=utcnow())
+                                  created_by_id=current_actor().user_id, heartbeat_at=utcnow(), what_if_json=what_if,
+                                  based_on_id=(options.previous_schedule_id if options else None))
         s.add(version)
         s.flush()
         schedule_id = version.id
         audit.record(s, "schedule_version", schedule_id, "run", "time_limit_s", None, time_limit)
-    job = _Run(app, schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
+    args = (schedule_id, origin, time_limit, workers, options or BuildOptions(), current_actor())
+    solve_elsewhere = app.extensions.get(RUN_PROCESS)
     if wait:
-        job.run()
+        _Run(app, *args).run()
+    elif solve_elsewhere is not None and app.config.get("SCHEDULER_PROCESS", True):
+        # The engine's Python search holds the GIL: in a process of its own it leaves the web
+        # workers (and the floor's terminals) their speed. It reports through the database.
+        config = {k: v for k, v in app.config.items() if k.isupper() and _portable(v)}
+        multiprocessing.get_context("spawn").Process(
+            target=solve_elsewhere, args=(config, args), name=f"mes-schedule-{schedule_id}", daemon=True).start()
     else:
-        threading.Thread(target=job.run, name=f"mes-schedule-{schedule_id}", daemon=True).start()
+        threading.Thread(target=_Run(app, *args).run, name=f"mes-schedule-{schedule_id}", daemon=True).start()
     return schedule_id
+
+
+# A run's own process runs this much nicer than the web workers.
+RUN_NICENESS = 10
+# The app factory plugs in the function a run's own process starts with (it builds an app there).
+RUN_PROCESS = "mes.scheduling.run_process"
+
+
+def _portable(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_portable(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool, dt.timedelta))
+
+
+def run_here(app: Flask, args: tuple[Any, ...]) -> None:
+    """Solve a run started by ``start_run`` in this process (the target of a run's own process).
+    The process yields the CPU to the web workers (nice 10): pages and terminals come first."""
+    if hasattr(os, "nice"):
+        os.nice(RUN_NICENESS)
+    _Run(app, *args).run()
 
 
 def _is_dead(run: ScheduleVersion) -> bool:
@@ -373,11 +418,14 @@ def fail_dead_runs() -> int:
 
 class _Heartbeat:
     """Writes the run's heartbeat every HEARTBEAT_SECONDS from a thread of its own while it solves
-    (the solver's progress callback is irregular, and silent while the problem is built)."""
+    (the solver's progress callback is irregular, and silent while the problem is built), and
+    watches for a planner's Stop (``stop_requested_at``, set from any process) every STOP_POLL
+    seconds, setting ``stop`` so the engine ends with its best plan."""
 
     def __init__(self, app: Flask, schedule_id: int) -> None:
         self.app, self.schedule_id = app, schedule_id
-        self._stop = threading.Event()
+        self.stop = threading.Event()
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"mes-heartbeat-{schedule_id}", daemon=True)
 
     def __enter__(self) -> _Heartbeat:
@@ -385,18 +433,27 @@ class _Heartbeat:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
+        self._done.set()
         self._thread.join(timeout=HEARTBEAT_SECONDS * 2)
 
     def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        table = ScheduleVersion.__table__
+        last_beat = time.monotonic()
+        while not self._done.wait(STOP_POLL):
             try:
-                with self.app.app_context(), transaction() as s:
-                    # A Core UPDATE: leaves the row's optimistic-locking version alone.
-                    s.execute(update(ScheduleVersion.__table__).where(
-                        ScheduleVersion.__table__.c.id == self.schedule_id,
-                        ScheduleVersion.__table__.c.status == ScheduleStatus.RUNNING.value,
-                    ).values(heartbeat_at=utcnow()))
+                with self.app.app_context():
+                    if not self.stop.is_set():
+                        with get_db().read_session() as s:
+                            if s.scalar(select(table.c.stop_requested_at).where(table.c.id == self.schedule_id)) is not None:
+                                self.stop.set()
+                    if time.monotonic() - last_beat < HEARTBEAT_SECONDS:
+                        continue
+                    last_beat = time.monotonic()
+                    with transaction() as s:
+                        # A Core UPDATE: leaves the row's optimistic-locking version alone.
+                        s.execute(update(table).where(
+                            table.c.id == self.schedule_id, table.c.status == ScheduleStatus.RUNNING.value,
+                        ).values(heartbeat_at=utcnow()))
             except Exception:  # a missed beat is retried; the run itself must go on
                 self.app.logger.exception("heartbeat of schedule run %s failed", self.schedule_id)
 
@@ -409,12 +466,12 @@ class _Run:
         self._last_progress = 0.0
 
     def run(self) -> None:
-        with self.app.app_context(), audit.actor_context(self.actor), _Heartbeat(self.app, self.schedule_id):
+        with self.app.app_context(), audit.actor_context(self.actor), _Heartbeat(self.app, self.schedule_id) as beat:
             keys = Keys()
             try:
                 with get_db().read_session() as s:
                     problem, keys = build_problem(s, self.origin, self.options)
-                result = solve_problem(problem, self.time_limit, self.workers, self._progress)
+                result = solve_problem(problem, self.time_limit, self.workers, self._progress, beat.stop)
                 self._store(result, keys)
             except SchedulingError as exc:
                 self._fail({"reasons": _reasons(exc, keys)})
@@ -461,15 +518,32 @@ class _Run:
 
 
 def solve_problem(problem: Problem, time_limit: int, workers: int,
-                  on_progress: Callable[[Progress], None] | None = None) -> Result:
-    return solve(problem, time_limit=time_limit, workers=workers, progress=on_progress)
+                  on_progress: Callable[[Progress], None] | None = None, stop: threading.Event | None = None) -> Result:
+    return solve(problem, time_limit=time_limit, workers=workers, progress=on_progress, stop=stop)
+
+
+def request_stop(schedule_id: int) -> None:
+    """Ask a running schedule run to end now with its best plan; the process solving it (this one
+    or another) sees the request within STOP_POLL seconds."""
+    with transaction() as s:
+        version = s.get(ScheduleVersion, schedule_id)
+        if version is None:
+            raise NotFound()
+        if version.status != ScheduleStatus.RUNNING:
+            raise InvalidTransition(_l("This run has already ended."))
+        table = ScheduleVersion.__table__
+        s.execute(update(table).where(table.c.id == schedule_id).values(stop_requested_at=utcnow()))
+        audit.record(s, "schedule_version", schedule_id, "stop", "status", ScheduleStatus.RUNNING, None)
 
 
 # --- publishing ---------------------------------------------------------------------------------
 
 
-def publish(schedule_id: int, expected_version: int | None) -> None:
-    """The shop floor follows this version from now on; the one it followed is superseded."""
+def publish(schedule_id: int, expected_version: int | None, expected_published: int | None = None) -> None:
+    """The shop floor follows this version from now on; the one it followed is superseded.
+
+    ``expected_published`` is the plan that was published when the planner compared (0: none):
+    if another planner published meanwhile, this one gets a conflict and nothing changes."""
     with transaction() as s:
         version = s.get(ScheduleVersion, schedule_id)
         if version is None:
@@ -478,13 +552,40 @@ def publish(schedule_id: int, expected_version: int | None) -> None:
             raise StaleEdit(version.published_by.display_name if version.published_by else "?", version.published_at)
         if version.status != ScheduleStatus.DRAFT:
             raise InvalidTransition(_l("Only a draft schedule can be published."))
-        for old in s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED)):
+        if version.what_if_json:
+            raise InvalidTransition(_l("A what-if plan is for looking only and cannot be published. Make the change for "
+                                       "real (release the order, record the downtime), then repair."))
+        if expected_published:
+            # Lock the plan the planner compared with: a second publisher waits here, then sees it superseded.
+            base = s.scalar(select(ScheduleVersion).where(ScheduleVersion.id == expected_published)
+                            .with_for_update().execution_options(populate_existing=True))
+            if base is None or base.status != ScheduleStatus.PUBLISHED:
+                raise _published_meanwhile(s)
+        elif expected_published == 0 and s.scalar(
+                select(ScheduleVersion.id).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED)) is not None:
+            raise _published_meanwhile(s)
+        for old in s.scalars(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED).with_for_update()):
             old.status = ScheduleStatus.SUPERSEDED
         s.flush()
         version.status = ScheduleStatus.PUBLISHED
         version.published_at = utcnow()
         version.published_by_id = current_actor().user_id
+        try:
+            s.flush()
+        except IntegrityError:  # two first plans at once: the unique index lets one through
+            raise Conflict(_l("Another plan was published meanwhile. Compare with it before publishing."),
+                           code="published_meanwhile") from None
         audit.record(s, "schedule_version", schedule_id, "publish", "status", ScheduleStatus.DRAFT, ScheduleStatus.PUBLISHED)
+
+
+def _published_meanwhile(s: Session) -> Conflict:
+    current = s.scalar(select(ScheduleVersion).where(ScheduleVersion.status == ScheduleStatus.PUBLISHED))
+    if current is not None and current.published_at is not None:
+        who = current.published_by.display_name if current.published_by else "?"
+        return Conflict(_l("%(who)s published schedule %(id)s at %(when)s, after you compared. Compare with it before "
+                           "publishing; nothing was changed."), who=who, id=current.id, when=format_moment(current.published_at),
+                        code="published_meanwhile")
+    return Conflict(_l("Another plan was published meanwhile. Compare with it before publishing."), code="published_meanwhile")
 
 
 # --- reading the published plan ------------------------------------------------------------------

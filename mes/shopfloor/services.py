@@ -176,8 +176,10 @@ def _may_run(op: Operation, row: ScheduledOperation | None, machine_id: int, cen
     (not yet started) may run there."""
     if op.machine_id is not None:
         return op.machine_id == machine_id
-    if row is not None and row.machine_id == machine_id:
-        return True
+    if row is not None:
+        # The published plan put it on one machine: that machine's list has it, in the plan's
+        # order (the planner's dispatch list of the same machine shows the same sequence).
+        return row.machine_id == machine_id
     if op.machines:
         return any(m.machine_id == machine_id for m in op.machines)
     return center_id is not None and op.work_center_id == center_id
