@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from mes.core.clock import day_end, day_start, plant_now, plant_today, plant_tz
@@ -36,6 +36,7 @@ from mes.orders.models import (
     WorkOrder,
     WorkOrderStatus,
 )
+from mes.quality.models import NcrStatus, Nonconformance
 from mes.routing.models import Product, ProductFamily
 from mes.scheduling.models import ScheduledOperation, ScheduleStatus, ScheduleVersion
 from mes.shopfloor.models import LabourRecord
@@ -201,6 +202,16 @@ class ScrapReason:
 
 
 @dataclass
+class NonconformanceLine:
+    """Nonconformance reports raised in the window for one defect, and how many are still open."""
+
+    defect: str
+    reports: int
+    pieces: int
+    still_open: int
+
+
+@dataclass
 class WorkerLine:
     name: str
     minutes: Decimal
@@ -262,6 +273,7 @@ class DailySheet:
     oee_trend: list[OeeTrend]
     labour: list[WorkerLine] | None = None
     trend: list[DayFigures] = field(default_factory=list)
+    nonconformances: list[NonconformanceLine] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -483,6 +495,18 @@ def _scrap_reasons(s: Session, w: Window, locale: str) -> list[ScrapReason]:
     return out[:TOP_SCRAP_REASONS]
 
 
+def _nonconformances(s: Session, w: Window) -> list[NonconformanceLine]:
+    rows = s.execute(
+        select(Nonconformance.defect, func.count(), func.sum(Nonconformance.quantity),
+               func.sum(case((Nonconformance.status == NcrStatus.OPEN, 1), else_=0)))
+        .where(Nonconformance.created_at >= w.start, Nonconformance.created_at < w.end)
+        .group_by(Nonconformance.defect)
+    ).all()
+    out = [NonconformanceLine(defect, int(n), int(pieces or 0), int(still_open or 0)) for defect, n, pieces, still_open in rows]
+    out.sort(key=lambda r: (-r.pieces, r.defect))
+    return out[:TOP_SCRAP_REASONS]
+
+
 def _labour(s: Session, w: Window) -> list[WorkerLine]:
     booked_at = func.coalesce(LabourRecord.ended_at, LabourRecord.recorded_at)
     minutes = dict(s.execute(
@@ -600,6 +624,6 @@ def _daily_sheet(s: Session, w: Window, locale: str, with_labour: bool, plant: s
         downtime_by_reason=pareto, longest_stops=longest, downtime_minutes=down,
         completed=completed, late_or_at_risk=watch, wip=_wip(s), scrap_reasons=_scrap_reasons(s, w, locale),
         oee_total=oee_total, oee_by_machine=oee_by_machine, oee_trend=oee_trend,
-        labour=_labour(s, w) if with_labour else None, trend=days,
+        labour=_labour(s, w) if with_labour else None, trend=days, nonconformances=_nonconformances(s, w),
     )
 

@@ -58,6 +58,8 @@ def sections(sheet: DailySheet, locale: str) -> list[Section]:
                            [[s.machine, s.reason, s.start.isoformat(), _r(s.minutes, 1)] for s in sheet.longest_stops]))
         out.append(Section(_("Scrap: top reasons"), [_("Reason"), _("Pieces")],
                            [[r.reason, r.pieces] for r in sheet.scrap_reasons]))
+        out.append(Section(_("Nonconformances"), [_("Defect"), _("Reports"), _("Pieces"), _("Still open")],
+                           [[n.defect, n.reports, n.pieces, n.still_open] for n in sheet.nonconformances]))
         out.append(Section(_("Completed orders"), [_("Work order"), _("Product"), _("Due"), _("Completed"), _("On time")],
                            [[o.number, o.product, o.due.isoformat(), o.completed.isoformat() if o.completed else "",
                              _("yes") if o.on_time else _("late")] for o in sheet.completed]))

@@ -207,6 +207,11 @@ def _story(sheet: DailySheet, locale: str) -> list[Flowable]:
                                 [90 * mm, 30 * mm]))
         else:
             story.append(Paragraph(_("No scrap."), st["base"]))
+        if sheet.nonconformances:
+            story.append(Spacer(1, 2 * mm))
+            story.append(grid([_("Nonconformances"), _("Reports"), _("Pieces"), _("Still open")],
+                              [[n.defect, n.reports, n.pieces, n.still_open] for n in sheet.nonconformances],
+                              [70 * mm, 25 * mm, 25 * mm, 30 * mm]))
 
     story.append(Paragraph(_("Orders"), st["h2"]))
     story.append(Paragraph(_("Completed: %(n)s, on time %(on_time)s, late %(late)s.", n=len(sheet.completed),

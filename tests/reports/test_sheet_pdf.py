@@ -107,3 +107,22 @@ def test_embedded_truetype_font(known_day, app):  # type: ignore[no-untyped-def]
     embedded = [line for line in fonts.splitlines() if "MesEmbedded" in line or "WenQuanYi" in line]
     assert embedded and all(" yes " in line for line in embedded), fonts
     assert "STSong" not in fonts
+
+
+def test_the_sheet_lists_the_days_nonconformances(known_day, make_order):  # type: ignore[no-untyped-def]
+    from mes.core.db import transaction
+    from mes.quality.models import Disposition, NcrStatus, Nonconformance
+
+    order = make_order()
+    with transaction() as s:
+        s.add_all([
+            Nonconformance(work_order_id=order.id, quantity=3, defect="Burr 毛刺", created_at=known_day.at(9)),
+            Nonconformance(work_order_id=order.id, quantity=2, defect="Burr 毛刺", created_at=known_day.at(15),
+                           status=NcrStatus.CLOSED, disposition=Disposition.SCRAP),
+            Nonconformance(work_order_id=order.id, quantity=4, defect="Crack", created_at=known_day.at(9, days=-1)),
+        ])
+    s = session()
+    sheet = daily.daily_sheet(s, daily.window(s, known_day.day), "en", with_labour=False)
+    assert [(n.defect, n.reports, n.pieces, n.still_open) for n in sheet.nonconformances] == [("Burr 毛刺", 2, 5, 1)]
+    assert "Burr 毛刺 2 5 1" in text_of(sheet_pdf.render(sheet, "en"))
+    assert "毛刺 2 5 1" in text_of(_pdf(known_day.day, "zh_CN"))
