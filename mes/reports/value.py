@@ -15,6 +15,7 @@ from mes.core.clock import day_start, plant_today, plant_tz
 from mes.core.db import utcnow
 from mes.machinedata.oee import EMPTY, compute
 from mes.machinedata.services import oee_inputs
+from mes.machinedata.models import MachineLive
 from mes.machines.models import Machine, MachineStatus
 from mes.orders.models import Operation, ProductionReport, ReportKind, WorkOrder
 from mes.reports.daily import OUTPUT_KINDS
@@ -137,8 +138,10 @@ def value_report(s: Session) -> ValueReport:
         while month <= last:
             months.append(month_figures(s, month, now))
             month = _next_month(month)
+    # Connected means data has arrived, not only that the machine is marked as connected.
+    receiving = select(MachineLive.machine_id).where(MachineLive.last_message_at.is_not(None))
     connected, total = s.execute(
-        select(func.count().filter(Machine.has_data_connection), func.count())
+        select(func.count().filter(Machine.has_data_connection, Machine.id.in_(receiving)), func.count())
         .select_from(Machine).where(Machine.status != MachineStatus.RETIRED)
     ).one()
     return ValueReport(first, months, int(connected or 0), int(total or 0))

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from mes.cli import cli
 from mes.core.clock import plant_today
+from mes.machinedata.models import MachineLive
+from mes.machines.models import Machine
 from mes.core.db import session, transaction
 from mes.machinedata.oee import EMPTY, compute
 from mes.machinedata.services import oee_inputs
@@ -82,6 +84,12 @@ def history(app, users, plant, make_order):  # type: ignore[no-untyped-def]
         s.flush()
         s.add(ScheduledOperation(schedule_id=plan.id, operation_id=ops[o2.id][0].id, machine_id=plant.new,
                                  setup_start_at=at(m1, 6), start_at=at(m1, 6), end_at=at(m1, 6, 14)))
+        # A new machine sends machine data; L-NEW is marked as connected but nothing has arrived from it.
+        cnc = Machine(code="CNC-9", name="New CNC", work_center_id=s.get(Machine, plant.m1).work_center_id,
+                      has_data_connection=True)
+        s.add(cnc)
+        s.flush()
+        s.add(MachineLive(machine_id=cnc.id, last_message_at=at(m1, 6)))
     session().rollback()
     return m0, m1, at
 
@@ -103,7 +111,7 @@ def test_monthly_figures(history):  # type: ignore[no-untyped-def]
     assert now.completed == 0 and now.on_time is None and now.scrap_rate is None
     expected = compute(sum(oee_inputs(at(m0, 1, 0), at(m1, 1, 0)).values(), EMPTY)).oee
     assert first.oee == expected and expected is not None and 0 < expected < 1
-    assert (report.machines_connected, report.machines_total) == (1, 3)
+    assert (report.machines_connected, report.machines_total) == (1, 4)
 
 
 def test_pdf_in_both_languages(history, as_role, app, tmp_path):  # type: ignore[no-untyped-def]
@@ -113,16 +121,16 @@ def test_pdf_in_both_languages(history, as_role, app, tmp_path):  # type: ignore
     assert en.status_code == 200 and en.mimetype == "application/pdf"
     text = text_of(en.data)
     assert "Proof of value since go-live" in text
-    assert "Machines connected by MQTT: 1 of 3" in text
+    assert "Machines connected by MQTT: 1 of 4" in text
     assert f"{m0.strftime('%Y-%m')} " in text and "0.0% 10.0 10.0% 1.50 45 0.0% 0.0%" in text
     assert f"{m1.strftime('%Y-%m')} " in text and "- 100.0% 4.5 4.2% 0.33 20 75.0% 50.0%" in text
     zh = text_of(owner.get("/reports/value.pdf?lang=zh_CN").data)
-    assert "上线以来的成效" in zh and "联网（MQTT）设备：1 / 3" in zh
+    assert "上线以来的成效" in zh and "联网（MQTT）设备：1 / 4" in zh
     assert as_role("quality").get("/reports/value.pdf").status_code == 403
     out = tmp_path / "value.pdf"
     result = app.test_cli_runner().invoke(cli, ["report", "value", "--lang", "en", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "Machines connected by MQTT: 1 of 3" in text_of(out.read_bytes())
+    assert "Machines connected by MQTT: 1 of 4" in text_of(out.read_bytes())
 
 
 def test_on_the_dashboard(history, as_role):  # type: ignore[no-untyped-def]
