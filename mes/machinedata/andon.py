@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -38,6 +39,7 @@ class Tile:
     oee: oee.Oee
     unavailable: bool
     alarm: str | None = None  # the machine's latest alarm, while it is active
+    clock_off: bool = False  # the gateway's clock is off by more than the tolerance
 
 
 def board(work_center_id: int | None = None) -> list[Tile]:
@@ -72,6 +74,8 @@ def board(work_center_id: int | None = None) -> list[Tile]:
             order=op.work_order.number if op else None, operation=f"{op.seq} {op.name}" if op else None,
             since=since, oee=oee.compute(figures.get(m.id, oee.EMPTY)), unavailable=m.status != MachineStatus.AVAILABLE,
             alarm=alarms.get(m.id),
+            clock_off=connected and row.clock_offset_seconds is not None
+            and abs(row.clock_offset_seconds) > current_app.config["MQTT_CLOCK_TOLERANCE_SECONDS"],
         ))
     return tiles
 

@@ -70,10 +70,14 @@ def oee_inputs(start: dt.datetime, end: dt.datetime,
         planned = planned_minutes(s, machines, start, end)
         connected = connected_machines(s, [m.id for m in machines if m.has_data_connection])
         by_hand = [m.id for m in machines if m.id not in connected]
-        run = _labour_run_minutes(s, by_hand, start, end) if by_hand else {}
+        # A gateway that sends counts but no states: its run time still comes from the terminal.
+        with_states = set(s.scalars(select(StateEvent.machine_id).where(StateEvent.machine_id.in_(connected))
+                                    .distinct())) if connected else set()
+        hand_run = by_hand + sorted(connected - with_states)
+        run = _labour_run_minutes(s, hand_run, start, end) if hand_run else {}
         made = _reported_pieces(s, by_hand, start, end) if by_hand else defaultdict(lambda: (0, 0, 0.0))
         if connected:
-            run.update(_running_minutes(s, sorted(connected), start, end))
+            run.update(_running_minutes(s, sorted(with_states), start, end))
             made.update(_counted_pieces(s, sorted(connected), start, end))
         return {
             m.id: OeeInput(planned_minutes=planned.get(m.id, 0.0), run_minutes=run.get(m.id, 0.0),

@@ -19,17 +19,23 @@ def test_board_shows_states_jobs_and_oee(plant, users, make_order, as_role):
     order = make_order(quantity=10)
     floor.start(users["worker"], uuid.uuid4().hex, order.operations[0].id, "run", plant.old)
     now = dt.datetime.now(dt.UTC)
-    body = json.dumps({"ts": (now - dt.timedelta(minutes=3)).isoformat(), "state": "down"}).encode()
-    alarm = json.dumps({"ts": (now - dt.timedelta(minutes=3)).isoformat(), "code": "E42", "text": "Jam"}).encode()
+    body = json.dumps({"ts": (now - dt.timedelta(seconds=5)).isoformat(), "state": "down"}).encode()
+    alarm = json.dumps({"ts": (now - dt.timedelta(seconds=5)).isoformat(), "code": "E42", "text": "Jam"}).encode()
     ingest.ingest([ingest.Message("mes/p/L-NEW/state", body, now), ingest.Message("mes/p/L-NEW/alarm", alarm, now)],
                   ingest.load_router())
     tiles = {t.code: t for t in andon.board()}
     assert tiles["L-NEW"].alarm == "E42 Jam"
-    cleared = json.dumps({"ts": (now - dt.timedelta(minutes=1)).isoformat(), "code": "E42", "active": False}).encode()
+    cleared = json.dumps({"ts": (now - dt.timedelta(seconds=4)).isoformat(), "code": "E42", "active": False}).encode()
     ingest.ingest([ingest.Message("mes/p/L-NEW/alarm", cleared, now)], ingest.load_router())
     tiles = {t.code: t for t in andon.board()}
     assert tiles["L-NEW"].alarm is None
     assert tiles["L-NEW"].state == "down" and tiles["L-NEW"].connected
+    assert not tiles["L-NEW"].clock_off
+    skewed = json.dumps({"ts": (now - dt.timedelta(seconds=2)).isoformat(), "state": "running"}).encode()
+    ingest.ingest([ingest.Message("mes/p/L-NEW/state", skewed, now + dt.timedelta(minutes=10))], ingest.load_router())
+    assert {t.code: t for t in andon.board()}["L-NEW"].clock_off  # its clock says 10 minutes earlier than ours
+    down = json.dumps({"ts": (now - dt.timedelta(seconds=1)).isoformat(), "state": "down"}).encode()
+    ingest.ingest([ingest.Message("mes/p/L-NEW/state", down, now - dt.timedelta(seconds=1))], ingest.load_router())
     assert tiles["L-OLD"].state == "running" and tiles["L-OLD"].order == order.number
     assert tiles["M-1"].state == "manual" and tiles["M-1"].order is None
     assert [t.code for t in andon.board(plant.mill)] == ["M-1"]

@@ -185,7 +185,7 @@ def test_two_workers_share_a_subscription(plant, publisher, start_worker):
         machine = ("L-NEW", "L-OLD", "M-1")[i % 3]
         publisher.send(f"mes/p/{machine}/count", {"ts": ts(i // 3), "good": 2 * (i // 3), "scrap": 0})
     wait_for(lambda: sum(readings(m) for m in (plant.new, plant.old, plant.m1)) == 300, timeout=30)
-    wait_for(lambda: a.worker.stats.committed + b.worker.stats.committed == 300 + 43)
+    wait_for(lambda: a.worker.stats.committed + b.worker.stats.committed >= 300 + 43)
     assert a.worker.stats.received > 0 and b.worker.stats.received > 0
     for machine in (plant.new, plant.old, plant.m1):
         assert totals(machine) == (2 * 99, 0)

@@ -194,3 +194,27 @@ def test_connected_machine_on_a_hand_computed_day(users, plant, make_order, day_
     morning = services.oee_inputs(local(MONDAY, 6), local(MONDAY, 10, 30), [plant.new])[plant.new]
     assert morning.run_minutes == pytest.approx(120)
     assert morning.planned_minutes == pytest.approx(150)
+
+
+def test_a_gateway_with_counts_only_takes_run_time_from_the_terminal(users, plant, make_order, monkeypatch):
+    import json
+
+    from mes.machinedata import ingest
+
+    order = make_order(quantity=100)
+    t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
+    monkeypatch.setattr(floor, "utcnow", lambda: t0)
+    floor.start(users["worker"], uuid.uuid4().hex, order.operations[0].id, "run", plant.new)
+
+    def count(minutes, good):  # type: ignore[no-untyped-def]
+        body = json.dumps({"ts": (t0 + dt.timedelta(minutes=minutes)).isoformat(), "good": good}).encode()
+        return ingest.Message("mes/p/L-NEW/count", body, dt.datetime.now(dt.UTC))
+
+    ingest.ingest([count(0, 100), count(30, 115)], ingest.load_router())  # while the operation runs
+    monkeypatch.setattr(floor, "utcnow", lambda: t0 + dt.timedelta(minutes=40))
+    floor.pause(users["worker"], uuid.uuid4().hex, order.operations[0].id,
+                session().scalar(select(Reason.id).where(Reason.kind == ReasonKind.PAUSE, Reason.code == "break")))
+    figures = services.oee_inputs(t0 - dt.timedelta(hours=1), t0 + dt.timedelta(hours=2), [plant.new])[plant.new]
+    assert figures.run_minutes == pytest.approx(40)
+    assert (figures.good, figures.total) == (15, 15)
+    assert figures.ideal_minutes == pytest.approx(15 * 2.0)
