@@ -76,7 +76,9 @@ def free_port() -> int:
 
 def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mes.cli", "demo", "--port", str(port)], env=env,
+    env = {**env, "MES_MQTT_URL": ""}  # no broker configured: the demo brings its own
+    proc = subprocess.Popen([sys.executable, "-m", "mes.cli", "demo", "--port", str(port), "--mqtt-port", str(free_port())],
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -94,6 +96,22 @@ def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
         assert health["status"] == "ok" and health["revision"] == HEAD
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
             assert response.status == 200
+        # Live machine data out of the box: the embedded broker, the worker and the simulator.
+        live = create_app({"DATABASE_URL": env.get("MES_DATABASE_URL") or f"sqlite:///{env['MES_INSTANCE_PATH']}/mes.db",
+                           "INSTANCE_PATH": env["MES_INSTANCE_PATH"], "SECRET_KEY": "x"})
+        from sqlalchemy import func, select
+
+        from mes.machinedata.models import CounterReading, StateEvent
+        with live.app_context():
+            counted = (0, 0)
+            while time.time() < deadline + 60 and proc.poll() is None and not all(counted):
+                s = get_db().read_session()
+                counted = (s.scalar(select(func.count()).select_from(StateEvent)),
+                           s.scalar(select(func.count()).select_from(CounterReading)))
+                s.close()
+                time.sleep(1)
+            get_db().dispose()
+        assert all(counted), counted
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
