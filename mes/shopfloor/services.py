@@ -136,8 +136,10 @@ def dispatch_list(work_center_id: int | None, machine_id: int | None = None, pag
         select(Operation)
         .join(WorkOrder)
         .where(WorkOrder.status.in_(ACTIVE_STATUSES), Operation.status.in_([OS.PENDING, OS.IN_PROGRESS, OS.PAUSED]))
-        .options(joinedload(Operation.work_order).joinedload(WorkOrder.product), joinedload(Operation.work_center),
-                 joinedload(Operation.machines))
+        .options(joinedload(Operation.work_order).joinedload(WorkOrder.product),
+                 joinedload(Operation.work_order).selectinload(WorkOrder.operations),
+                 joinedload(Operation.work_order).selectinload(WorkOrder.edges),
+                 joinedload(Operation.work_center), joinedload(Operation.machines))
     )
     if work_center_id:
         query = query.where(Operation.work_center_id == work_center_id)
@@ -147,18 +149,23 @@ def dispatch_list(work_center_id: int | None, machine_id: int | None = None, pag
         row.operation_id: row
         for row in s.scalars(
             select(ScheduledOperation).join(ScheduleVersion)
+            .join(Operation, Operation.id == ScheduledOperation.operation_id)
             .where(ScheduleVersion.status == ScheduleStatus.PUBLISHED,
-                   ScheduledOperation.operation_id.in_([op.id for op in ops]))
+                   Operation.status.in_([OS.PENDING, OS.IN_PROGRESS, OS.PAUSED]))
             .options(joinedload(ScheduledOperation.machine))
         )
     }
     items = []
+    routes: dict[int, tuple[dict[int, Operation], list[tuple[int, int]]]] = {}  # per order, once
     for op in ops:
         row = plan.get(op.id)
         if machine_id and not _may_run(op, row, machine_id, filter_center):
             continue
         order = op.work_order
-        preds = predecessors(order, op)
+        if order.id not in routes:
+            routes[order.id] = ({o.id: o for o in order.operations}, _edges(order))
+        by_id, edges = routes[order.id]
+        preds = [by_id[p] for p, q in edges if q == op.id]
         ready = not preds or quantities.arrived(order.quantity, _upstream(preds)) > 0
         items.append(DispatchItem(op, order, ready, row.start_at if row else None, row.machine.code if row else None))
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
