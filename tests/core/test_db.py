@@ -104,21 +104,26 @@ def test_failed_transaction_saves_nothing(app):
         assert s.scalar(select(WorkCenter).where(WorkCenter.code == "HALF")) is None
 
 
-def test_a_read_left_open_does_not_keep_the_wal_from_being_checkpointed(app):
+def test_a_read_left_open_does_not_keep_the_wal_from_being_checkpointed(sqlite_template, tmp_path):
     """A request reads (its session stays open until the request ends) while writes commit: the
     read must not pin an old snapshot, or no checkpoint could finish, the WAL would grow without
-    end and every commit would pay a sync of it."""
-    from mes.core.db import session
+    end and every commit would pay a sync of it. (SQLite's WAL: PostgreSQL has no such file.)"""
+    import shutil
 
-    db = get_db()
-    if db.dialect != "sqlite":
-        pytest.skip("WAL checkpoints are SQLite's")
-    with transaction() as s:
-        s.add(WorkCenter(code="WC", name="Cell"))
-    assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell"
-    with db.transaction() as s:  # another request's write, the read session still open
-        s.scalar(select(WorkCenter).where(WorkCenter.code == "WC")).name = "Cell 2"
-    with db.engine.connect() as conn:
-        busy, _frames, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-    assert busy == 0
-    assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell 2"
+    from mes.core.db import session
+    from tests.conftest import make_app
+
+    shutil.copy(sqlite_template, tmp_path / "mes.db")
+    app = make_app(f"sqlite:///{tmp_path / 'mes.db'}", tmp_path)
+    with app.app_context():
+        db = get_db()
+        with transaction() as s:
+            s.add(WorkCenter(code="WC", name="Cell"))
+        assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell"
+        with db.transaction() as s:  # another request's write, the read session still open
+            s.scalar(select(WorkCenter).where(WorkCenter.code == "WC")).name = "Cell 2"
+        with db.engine.connect() as conn:
+            busy, _frames, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        assert busy == 0
+        assert session().scalar(select(WorkCenter.name).where(WorkCenter.code == "WC")) == "Cell 2"
+        db.dispose()
