@@ -104,6 +104,8 @@ def test_card_panel_and_quality_alert(as_role, users, running):
     # Quality sees the alert; a worker may not open quality's pages.
     q = as_role("quality")
     alert = q.get("/quality/").get_data(as_text=True)
+    title = alert[alert.index("<title>"):alert.index("</title>")]
+    assert "<table" not in title and alert.count("Failed inspections") == 1
     assert order.number in alert and "Diameter" in alert
     assert worker.get("/quality/").status_code == 403
     c = chars(turn)
