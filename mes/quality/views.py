@@ -18,6 +18,7 @@ from mes.core.errors import NotFound, ValidationError
 from mes.core.i18n import format_moment
 from mes.core.inputs import form_int, query_int, to_int
 from mes.core.web import form_version, hx_redirect, notify, render
+from mes.machines.models import Reason, ReasonKind
 from mes.orders.models import Operation, ProductionReport, WorkOrder
 from mes.quality import analysis, charts, inspections, report, services
 from mes.quality.models import Disposition, InspectionResult, NcrStatus
@@ -85,8 +86,10 @@ def record_inspection(operation_id: int) -> Response:
 def overview() -> Response:
     """What needs quality's attention: operations held by their first article, failed
     inspections and scrap without a nonconformance yet."""
+    locale = str(get_locale() or "en")
+    scrap_names = {r.code: r.name(locale) for r in session().scalars(select(Reason).where(Reason.kind == ReasonKind.SCRAP))}
     return render("quality/overview.html", alerts=inspections.first_article_alerts(),
-                  failed=services.failed_results(), scrap=services.unraised_scrap())
+                  failed=services.failed_results(), scrap=services.unraised_scrap(), scrap_names=scrap_names)
 
 
 # --- nonconformances -------------------------------------------------------------------------------
