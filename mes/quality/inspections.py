@@ -25,6 +25,7 @@ from mes.orders.models import (
 )
 from mes.quality import due as rules
 from mes.quality.models import InspectionResult
+from mes.shopfloor import services as floor
 
 MAX_DEFECT = 120
 
@@ -62,7 +63,8 @@ def latest_results(s: Session, op_id: int) -> dict[rules.Occasion, InspectionRes
 def _due(s: Session, op: Operation, order: WorkOrder, finishing: bool = False) -> list[DueInspection]:
     latest = latest_results(s, op.id)
     by_id = {c.id: c for c in op.characteristics}
-    occasions = rules.due(plan_of(op), op.qty_good + op.qty_scrap, order.quantity,
+    # The last piece is the lot's last: fewer than the order quantity when earlier steps scrapped.
+    occasions = rules.due(plan_of(op), op.qty_good + op.qty_scrap, floor.lot_size(order, op),
                           {k: v.passed for k, v in latest.items()}, finishing)
     return [DueInspection(by_id[o.key], Frequency(o.frequency), o.sample_no, latest.get(o)) for o in occasions]
 

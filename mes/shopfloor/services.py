@@ -121,6 +121,15 @@ def tolerance() -> int:
     return int(current_app.config.get("OVERPRODUCTION_PERCENT", 0))
 
 
+def lot_size(order: WorkOrder, op: Operation) -> int:
+    """The pieces ``op`` will get in all: once every predecessor is done, what they passed on
+    (the order quantity less what they scrapped); before, the order quantity."""
+    preds = predecessors(order, op)
+    if all(p.status == OS.DONE for p in preds):
+        return quantities.arrived(order.quantity, _upstream(preds))
+    return order.quantity
+
+
 def allowed_quantity(order: WorkOrder, op: Operation) -> int:
     """The most good plus scrap ``op`` may have reported."""
     return quantities.limit(order.quantity, _upstream(predecessors(order, op)), tolerance())

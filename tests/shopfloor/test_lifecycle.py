@@ -268,3 +268,14 @@ def test_two_tablets_starting_on_one_machine_at_once(app, users, plant, make_ord
     running = session().scalar(select(func.count()).select_from(Operation).where(
         Operation.machine_id == machine, Operation.status == OperationStatus.IN_PROGRESS))
     assert running == 1
+
+
+def test_lot_size_is_what_reaches_an_operation_once_its_predecessors_are_done(users, plant, make_order):
+    order = make_order(quantity=10)
+    turn, mill = order.operations
+    w = users["worker"]
+    services.start(w, key(), turn.id, "run", plant.old)
+    services.report(w, key(), turn.id, 5, 1, reason(ReasonKind.SCRAP, "surface"))
+    assert services.lot_size(fresh(WorkOrder, order.id), fresh(Operation, mill.id)) == 10  # turning still runs
+    services.finish(w, key(), turn.id, 3, 1, reason(ReasonKind.SCRAP, "surface"))
+    assert services.lot_size(fresh(WorkOrder, order.id), fresh(Operation, mill.id)) == 8
