@@ -23,6 +23,7 @@ from mes.scheduling.engine.lns import LargeNeighbourhoodSearch
 from mes.scheduling.engine import localsearch
 from mes.scheduling.engine.cpsat import Neighbourhood, ScheduleModel
 from mes.scheduling.engine.plan import Plan, evaluate, levels, score
+from mes.scheduling.engine import priority_search
 from mes.scheduling.engine.priority_search import PrioritySearch
 from mes.scheduling.engine.problem import (
     Phase,
@@ -366,16 +367,25 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
 
     if workers == 1:
         middle = time.monotonic() + (deadline - time.monotonic()) * 0.6
-        PrioritySearch(instance, rules, middle, seed, found, solvers.stopped).run()
+        PrioritySearch(instance, rules, middle, seed, found, solvers.stopped, start=incumbent.plan).run()
         lns.adopt(incumbent.plan)
         lns.run()
         return
-    search = PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped)
+
+    def search() -> None:
+        # In a process of its own the pure-Python search does not wait for the interpreter
+        # lock that the CP-SAT side takes to build its models: both cores work all the time.
+        try:
+            priority_search.run_in_process(instance.problem, rules, deadline, seed, found, solvers.stopped,
+                                           start=incumbent.plan)
+        except OSError:  # no process can be started here: a thread shares the interpreter
+            PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan).run()
+
     errors: list[BaseException] = []
 
     def run_search() -> None:
         try:
-            search.run()
+            search()
         except BaseException as error:  # re-raised below: a bug must not vanish in a thread
             errors.append(error)
 
