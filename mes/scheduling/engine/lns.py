@@ -371,14 +371,14 @@ class LargeNeighbourhoodSearch:
             if value < self.best_score:
                 self.best, self.best_score, self.best_key = plan, value, self._key(plan)
 
-    def _done(self) -> bool:
+    def done(self) -> bool:
         if self.should_stop() or time.monotonic() >= self.deadline - 0.05:
             return True
         return self.lower_bound is not None and len(self.best_score) == 1 and self.best_score[0] <= self.lower_bound
 
     def run(self) -> Plan:
         if self.threads <= 1:
-            while not self._done() and self.step():
+            while not self.done() and self.step():
                 pass
             return self.best
 
@@ -386,7 +386,7 @@ class LargeNeighbourhoodSearch:
 
         def loop() -> None:
             try:
-                while not errors and not self._done() and self.step(workers=1):
+                while not errors and not self.done() and self.step(workers=1):
                     pass
             except BaseException as error:  # re-raised below: a bug must not vanish in a thread
                 errors.append(error)

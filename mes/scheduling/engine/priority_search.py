@@ -34,6 +34,9 @@ SAMPLED_RULES = 12
 # The look-ahead (k1) and setup (k2) parameters of ATCS are sampled log-uniformly from these.
 K1_RANGE = (2.0, 30.0)
 K2_RANGE = (0.1, 1.5)
+# The search ends after this many dispatches without a better plan (it has converged; its
+# core serves LNS better from then on).
+PATIENCE = 50
 # The folder holding the ``mes`` package, for the child process's import path.
 _ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,8 +52,9 @@ class PrioritySearch:
     def __init__(self, instance: Instance, rules: list[Rule], deadline: float, seed: int = 0,
                  on_plan: Callable[[Plan], None] = lambda plan: None,
                  should_stop: Callable[[], bool] = lambda: False,
-                 start: Plan | None = None):
+                 start: Plan | None = None, patience: int | None = None):
         self.inst = instance
+        self.patience = patience
         self.rules = [r for r in rules if r.kind == "atcs"] or [Rule("atcs")]
         self.deadline = deadline
         self.rng = random.Random(seed)
@@ -95,7 +99,12 @@ class PrioritySearch:
         return rule, boost
 
     def run(self) -> None:
+        """Searches until the deadline, a stop, or ``patience`` dispatches in a row without a
+        better plan."""
+        stale = 0
         while not self.should_stop() and time.monotonic() < self.deadline:
+            if self.patience is not None and stale >= self.patience:
+                return
             rule, boost = self._candidate()
             plan = dispatch(self.inst, rule, boost)
             self.iterations += 1
@@ -105,16 +114,19 @@ class PrioritySearch:
             if self.best_score is None or value < self.best_score:
                 self.best_score, self.best_plan = value, plan
                 self.best_rule, self.best_boost = rule, boost
+                stale = 0
                 self.on_plan(plan)
+            else:
+                stale += 1
 
 
 def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: int,
                    on_plan: Callable[[Plan], None], should_stop: Callable[[], bool],
-                   start: Plan | None = None) -> None:
+                   start: Plan | None = None, patience: int | None = None) -> None:
     """The priority search in a child process, so that it does not share this process's
     interpreter lock with the CP-SAT side: both cores search all the time.
 
-    Blocks until ``deadline`` or ``should_stop()``; calls ``on_plan`` (from a reading thread,
+    Blocks until ``deadline``, ``should_stop()`` or the search has run out of ``patience``; calls ``on_plan`` (from a reading thread,
     one call at a time) with each better plan the child finds, then ends the child. The child
     is a fresh interpreter running this module (``python -m``), given the problem on its
     standard input: it does not import the caller's main script, as multiprocessing would,
@@ -141,7 +153,7 @@ def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: i
 
     reader = threading.Thread(target=read, name="mes-priority-search-reader", daemon=True)
     try:
-        pickle.dump((problem, rules, max(0.0, deadline - time.monotonic()), seed, start), child.stdin)
+        pickle.dump((problem, rules, max(0.0, deadline - time.monotonic()), seed, start, patience), child.stdin)
         child.stdin.close()
         reader.start()
         while reader.is_alive() and not should_stop() and time.monotonic() < deadline:
@@ -160,14 +172,15 @@ def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: i
 def _child() -> None:
     """The child's side: the problem from standard input, better plans to standard output."""
     out = sys.stdout.buffer
-    problem, rules, seconds, seed, start = pickle.load(sys.stdin.buffer)
+    problem, rules, seconds, seed, start, patience = pickle.load(sys.stdin.buffer)
 
     def send(message: object) -> None:
         pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
 
     try:
-        PrioritySearch(Instance(problem), rules, time.monotonic() + seconds, seed, on_plan=send, start=start).run()
+        PrioritySearch(Instance(problem), rules, time.monotonic() + seconds, seed, on_plan=send, start=start,
+                       patience=patience).run()
         send(None)
     except BrokenPipeError:
         pass  # the parent has gone or ended the search

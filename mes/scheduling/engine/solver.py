@@ -367,7 +367,8 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
 
     if workers == 1:
         middle = time.monotonic() + (deadline - time.monotonic()) * 0.6
-        PrioritySearch(instance, rules, middle, seed, found, solvers.stopped, start=incumbent.plan).run()
+        PrioritySearch(instance, rules, middle, seed, found, solvers.stopped, start=incumbent.plan,
+                       patience=priority_search.PATIENCE).run()
         lns.adopt(incumbent.plan)
         lns.run()
         return
@@ -375,11 +376,16 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
     def search() -> None:
         # In a process of its own the pure-Python search does not wait for the interpreter
         # lock that the CP-SAT side takes to build its models: both cores work all the time.
+        # Once it has converged, this thread runs LNS steps too.
+        patience = priority_search.PATIENCE
         try:
             priority_search.run_in_process(instance.problem, rules, deadline, seed, found, solvers.stopped,
-                                           start=incumbent.plan)
+                                           start=incumbent.plan, patience=patience)
         except OSError:  # no process can be started here: a thread shares the interpreter
-            PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan).run()
+            PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan,
+                           patience=patience).run()
+        while not lns.done() and lns.step(workers=1):
+            pass
 
     errors: list[BaseException] = []
 
