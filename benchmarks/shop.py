@@ -95,7 +95,18 @@ def ours(args: argparse.Namespace) -> dict:
         "feasible": not errors, "errors": errors[:3], "peak_mib": peak_mib(), "child_peak_mib": child_peak_mib(),
         "cores": cores,
         "trace": [(round(t, 2), phase, list(obj)) for t, phase, obj in reports[:: max(1, len(reports) // 12)]],
+        "curve": {t: best_at(reports, t) for t in CHECKPOINTS if t <= args.time_limit},
     }
+
+
+# Seconds at which the reference run's best weighted tardiness so far is printed.
+CHECKPOINTS = (1, 10, 30, 60, 120, 300, 600, 1200)
+
+
+def best_at(reports: list[tuple[float, str, tuple]], seconds: float) -> int | None:
+    """The first objective level of the last plan reported by ``seconds`` (None before any)."""
+    values = [obj[0] for t, _, obj in reports if t <= seconds and obj]
+    return values[-1] if values else None
 
 
 def rescheduling(args: argparse.Namespace) -> dict:
@@ -241,6 +252,8 @@ def main() -> None:
                 print(f"reference {r['seconds']:.0f} s: weighted tardiness {r['wt']}, makespan {r['makespan']}, "
                       f"feasible (checker): {'yes' if r['feasible'] else 'NO'}, cores busy {r['cores']:.2f}, "
                       f"peak {r['peak_mib']:.0f} + {r.get('child_peak_mib', 0):.0f} MiB; the {args.time_limit:g} s plan is {gap:.1f} % above it")
+                curve = ", ".join(f"{t} s {v}" for t, v in r["curve"].items() if v is not None)
+                print(f"reference run, weighted tardiness by time: {curve}")
         if args.no_reschedule:
             return
         c = run("reschedule", args, ["--time-limit", str(args.reschedule_limit), "--load", plan])
