@@ -2,10 +2,7 @@
 against its limits with its verdict, who and when, the nonconformances, in Chinese too."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -14,22 +11,14 @@ from mes.core.db import session
 from mes.quality import inspections, services
 from mes.quality.inspections import ResultInput
 from mes.shopfloor import services as floor
+from tests.pdftext import pdf_text
 
 
 def key() -> str:
     return uuid.uuid4().hex
 
 
-def _text(pdf: bytes, tmp_path: Path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("needs Debian package poppler-utils (pdftotext)")
-    path = tmp_path / "r.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True,
-                          timeout=60).stdout
-
-
-def test_inspection_report_pdf(as_role, users, qplant, make_order, tmp_path):
+def test_inspection_report_pdf(as_role, users, qplant, make_order):
     admin.update_user(users["worker"], admin.UserInput(username="worker", display_name="王伟", roles=["worker"],
                                                        employee_no="7001"))
     order = make_order(quantity=10)
@@ -46,13 +35,12 @@ def test_inspection_report_pdf(as_role, users, qplant, make_order, tmp_path):
     q = as_role("quality")
     r = q.get(f"/quality/orders/{order.id}/inspection-report.pdf", headers={"Accept-Language": "en"})
     assert r.status_code == 200 and r.mimetype == "application/pdf"
-    text = _text(r.data, tmp_path)
+    text = pdf_text(r.data)
     assert "Inspection report" in text and order.number in text
     assert "Diameter" in text and "20.35" in text and "20.04" in text and "19.9 … 20.1 mm" in text
     assert "Fail" in text and "Pass" in text and "王伟" in text
     assert "直径超差" in text and "Use as is: 客户同意 deviation 7" in text
-    zh = _text(q.get(f"/quality/orders/{order.id}/inspection-report.pdf", headers={"Accept-Language": "zh-CN"}).data,
-               tmp_path)
+    zh = pdf_text(q.get(f"/quality/orders/{order.id}/inspection-report.pdf", headers={"Accept-Language": "zh-CN"}).data)
     assert "检验报告" in zh and "不合格" in zh and "让步接收" in zh
     page = q.get(f"/quality/orders/{order.id}").get_data(as_text=True)
     assert "20.35" in page and "inspection-report.pdf" in page

@@ -12,20 +12,12 @@ import pytest
 from mes.core.clock import plant_today
 from mes.core.db import session
 from mes.reports import daily, sheet_pdf
-
-
-@pytest.fixture(autouse=True)
-def _pdftotext() -> None:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("needs Debian package poppler-utils (pdftotext)")
+from tests.pdftext import pdf_text
 
 
 def text_of(pdf: bytes) -> str:
     """The PDF's text with runs of blanks made single (table cells are spaced out)."""
-    if shutil.which("pdftotext") is None:  # also for tests elsewhere that read a sheet's text
-        pytest.skip("needs Debian package poppler-utils (pdftotext); .ci/run installs it")
-    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, check=True, capture_output=True, timeout=60).stdout
-    return "\n".join(" ".join(line.split()) for line in out.decode().splitlines())
+    return "\n".join(" ".join(line.split()) for line in pdf_text(pdf).splitlines())
 
 
 def pages_of(pdf: bytes) -> int:

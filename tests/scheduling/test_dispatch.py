@@ -3,13 +3,13 @@ a page in both languages and as a PDF with Chinese text; the floor's list follow
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 
 from sqlalchemy import select
 
 from mes.core.db import session
 from mes.scheduling import dispatch, services
 from mes.scheduling.models import ScheduledOperation
+from tests.pdftext import pdf_text
 
 
 def rows_all(schedule_id: int) -> list[ScheduledOperation]:
@@ -17,7 +17,7 @@ def rows_all(schedule_id: int) -> list[ScheduledOperation]:
     return list(session().scalars(select(ScheduledOperation).where(ScheduledOperation.schedule_id == schedule_id)))
 
 
-def test_dispatch_lists_follow_the_published_plan(as_role, plant, make_order, tmp_path):
+def test_dispatch_lists_follow_the_published_plan(as_role, plant, make_order):
     for i in range(3):
         make_order(due_date=dt.date.today() + dt.timedelta(days=3 - i), number=f"WO-D{i}")
     schedule_id = services.start_run(time_limit=1, workers=1, wait=True)
@@ -48,9 +48,7 @@ def test_dispatch_lists_follow_the_published_plan(as_role, plant, make_order, tm
     assert "派工单" in html
     r = client.get(f"/schedule/dispatch.pdf?work_center={plant.mill}")
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
-    path = tmp_path / "d.pdf"
-    path.write_bytes(r.data)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    text = pdf_text(r.data, layout=False)
     assert "派工单" in text and orders[0] in text
     assert client.get("/schedule/dispatch?machine=999999").status_code == 404
     assert client.get("/schedule/dispatch.pdf?work_center=abc").status_code == 404

@@ -16,6 +16,7 @@ from mes.core.db import session, transaction
 from mes.orders.models import Operation
 from mes.routing.models import Product
 from tests.conftest import login
+from tests.pdftext import pdf_text
 
 TOOLS = {"pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "zbarimg": "zbar-tools"}
 
@@ -56,16 +57,14 @@ def test_traveler_reads_and_scans(app, users, plant, make_order, tools, tmp_path
     pdf.write_bytes(r.data)
 
     # (1) the text as a reader sees it
-    text = _run("pdftotext", "-layout", str(pdf), "-")
+    text = pdf_text(r.data)
     flat = " ".join(text.split())
     for expected in (f"Job traveler {order.number}", "P-1 主轴 Shaft", "Quantity: 12", "Due date: Mar 14, 2031", "Customer: ACME 机械",
                      f"{ops[0].seq} Turn", "Work center: Turning Machines: L-OLD, L-NEW", "首件按图纸检验。",
                      "Check the first piece against drawing.", f"{ops[1].seq} Mill", "Work center: Milling Machines: any"):
         assert expected in flat, (expected, text)
     planner.post("/locale", data={"locale": "zh_CN"})  # the headings in Chinese come out as Chinese too
-    zh = tmp_path / "traveler-zh.pdf"
-    zh.write_bytes(planner.get(f"/floor/orders/{order.id}/traveler.pdf").data)
-    zh_flat = " ".join(_run("pdftotext", "-layout", str(zh), "-").split())
+    zh_flat = " ".join(pdf_text(planner.get(f"/floor/orders/{order.id}/traveler.pdf").data).split())
     for expected in (f"流转卡 {order.number}", "交期", "工作中心: Turning", "首件按图纸检验。"):
         assert expected in zh_flat, (expected, zh_flat)
     assert flat.index(f"{ops[0].seq} Turn") < flat.index("首件按图纸检验。") < flat.index(f"{ops[1].seq} Mill")
