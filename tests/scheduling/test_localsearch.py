@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 
 import pytest
 
@@ -79,11 +80,54 @@ def instance_plan(instance, result):
     return decode(instance, machine, [by_key[key].start for key in instance.op_keys])
 
 
+def test_in_a_child_process_it_reports_plans_and_takes_the_plans_offered(tmp_path):
+    # Large enough that the search needs far longer than a moment to reach the offered plan.
+    problem = flexible_job_shop(tmp_path, jobs=30, machines=10, ops=10, seed=3)
+    instance = Instance(problem)
+    worst = max((dispatch(instance, rule) for rule in default_rules(instance)), key=lambda p: score(instance, p))
+    better = instance_plan(instance, solve_checked(problem, time_limit=4, workers=2))
+    target = max(better.end)
+    # The child may stop early only at the lower bound, here the offered plan's makespan.
+    child = localsearch.child_search(problem, worst, 0, target)
+    found, errors = [], []
+
+    def run():
+        try:
+            child.run(time.monotonic() + 120, found.append, lambda: False)
+        except BaseException as error:
+            errors.append(error)
+
+    began = time.monotonic()
+    thread = threading.Thread(target=run)
+    thread.start()
+    while child.child is None and thread.is_alive():
+        time.sleep(0.01)
+    child.offer(better)
+    thread.join(60)
+    assert not thread.is_alive() and not errors
+    # It ended at once: it took the offered plan, which none of its own reached.
+    assert time.monotonic() - began < 30
+    assert all(max(plan.end) > target for plan in found)
+    assert [max(p.end) for p in found] == sorted((max(p.end) for p in found), reverse=True)
+    for plan in found:
+        assert_feasible(problem, plan_result(instance, plan, Phase.LOCAL_SEARCH))
+
+
 @pytest.mark.parametrize("workers", [1, 2])
-def test_solve_uses_it_beside_cp_sat_and_stops_on_request(tmp_path, workers):
+@pytest.mark.parametrize("in_a_process", [True, False])
+def test_solve_uses_it_beside_cp_sat_and_stops_on_request(tmp_path, monkeypatch, workers, in_a_process):
+    if not in_a_process:
+        class NoProcess(localsearch.ChildSearch):
+            def run(self, *args, **kwargs):
+                raise OSError("no processes here")
+
+        monkeypatch.setattr(localsearch, "ChildSearch", NoProcess)
     problem = flexible_job_shop(tmp_path, jobs=15, ops=8)
-    result = solve_checked(problem, time_limit=2, workers=workers)
+    phases = []
+    result = solve_checked(problem, time_limit=2, workers=workers, progress=lambda p: phases.append(p.phase))
     assert result.phase in (Phase.HEURISTIC, Phase.CP_SAT, Phase.LNS, Phase.LOCAL_SEARCH)
+    if workers > 1:
+        assert Phase.LOCAL_SEARCH in phases
     stop = threading.Event()
     timer = threading.Timer(0.5, stop.set)
     timer.start()

@@ -13,6 +13,7 @@ import math
 import random
 from bisect import bisect_right
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import UNSET, Plan, required_setup
@@ -292,6 +293,23 @@ class _Dispatcher:
         users: list[set[int]] = [set() for _ in inst.machine_keys]
         readiness: dict[int, tuple[int, int]] = {}
         broken: list[int] = []  # fixed operations their predecessors could not make room for
+        # Options are brought up to date lazily: a machine taking more work delays an
+        # operation's earliest insertion there (or, with setups that break the triangle
+        # inequality, rarely advances it), so an out-of-date option is recomputed only when
+        # it could decide the next choice; the chosen one is always current, so every
+        # insertion is checked when it is made. ``stale`` holds the machines whose option of
+        # an operation may have moved; ``ends`` the ends of the best options as a heap.
+        # On the generated 360-order shops this halves the time of a dispatch.
+        stale: dict[int, set[int]] = {}
+        ends: list[tuple[int, int]] = []
+
+        def refresh(j: int) -> tuple:
+            opts = options[j]
+            for m in stale.pop(j):
+                opts[m] = (*self._option(j, m, inst.work(j, m), *readiness[j], opts[m][2]), m)
+            best[j] = self._choose_machine(j, opts)
+            heappush(ends, (best[j][1], j))
+            return best[j]
 
         def finish(first: int) -> None:
             # Iterative, since chains of fixed operations can be long.
@@ -325,6 +343,7 @@ class _Dispatcher:
                     users[m].add(i)
             options[i] = opts
             best[i] = self._choose_machine(i, opts)
+            heappush(ends, (best[i][1], i))
 
         for i in inst.topo:
             if missing[i] == 0 and not done[i] and i not in eligible:
@@ -343,8 +362,24 @@ class _Dispatcher:
                 eligible.discard(i)
                 finish(i)
                 continue
-            earliest_end = min(best[i][1] for i in eligible)
-            conflict = [i for i in eligible if best[i][0] < earliest_end or best[i][1] == earliest_end]
+            while True:
+                earliest_end, j = ends[0]
+                current = best.get(j)
+                if current is None or current[1] != earliest_end:
+                    heappop(ends)  # chosen already, or an older entry
+                elif j in stale:
+                    refresh(j)
+                else:
+                    break
+            conflict = []
+            for i in eligible:
+                option = best[i]
+                if option[0] < earliest_end or option[1] == earliest_end:
+                    if i in stale:
+                        option = refresh(i)
+                        if not (option[0] < earliest_end or option[1] == earliest_end):
+                            continue
+                    conflict.append(i)
             chosen = max(conflict, key=lambda i: (self._priority(i, best[i]), -i))
             s, e, ws, setup, m = best[chosen]
             eligible.discard(chosen)
@@ -358,20 +393,23 @@ class _Dispatcher:
                 we = ws + inst.work(chosen, m)
                 timeline.insert(ws, we, chosen)
                 for j in users[m]:
-                    work = inst.work(j, m)
+                    marked = stale.get(j)
+                    if marked is not None and m in marked:
+                        continue
                     # The earliest insertion only moves when the new block takes its place
-                    # or becomes its machine predecessor: skipping the others keeps large
-                    # shops (thousands of operations) to well under a second per rule.
+                    # or becomes its machine predecessor.
                     wj = options[j][m][2]
                     if wj is not None:
-                        if ws >= wj + work + required_setup(inst, m, j, chosen):
+                        if ws >= wj + inst.work(j, m) + required_setup(inst, m, j, chosen):
                             continue
                         if we + required_setup(inst, m, chosen, j) <= wj:
                             k = bisect_right(timeline.ws, wj)
                             if k and timeline.ops[k - 1] != chosen:
                                 continue
-                    options[j][m] = (*self._option(j, m, work, *readiness[j], wj), m)
-                    best[j] = self._choose_machine(j, options[j])
+                    if marked is None:
+                        stale[j] = {m}
+                    else:
+                        marked.add(m)
             finish(chosen)
             if broken:
                 return None

@@ -11,7 +11,8 @@ critical blocks). The estimate uses heads and tails of the current plan; the cho
 is then timed exactly. A move back to where an operation came from is tabu for a few
 steps, unless it beats the best plan. Thousands of such steps cost what one CP-SAT
 neighbourhood costs, so this runs on one core beside the CP-SAT large-neighbourhood search
-and both share their best plans.
+and both share their best plans; in a child process of its own (``child_search``) where
+one can be started, so that it never waits for the interpreter lock the CP-SAT side takes.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from mes.scheduling.engine.child import ChildSearch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import Plan, decode
-from mes.scheduling.engine.problem import Term
+from mes.scheduling.engine.problem import Problem, Term
 
 
 def applies(instance: Instance) -> bool:
@@ -64,6 +66,7 @@ class CriticalPathSearch:
         # Job arcs as (other, lag) lists.
         self.jsucc = [[(arc.after, arc.finish_to_start) for arc in inst.succs[i]] for i in range(n)]
         self.jpred = [[(arc.before, arc.finish_to_start) for arc in inst.preds[i]] for i in range(n)]
+        self.pred_count = [len(preds) for preds in self.jpred]
         self.flexible = [len(inst.candidates[i]) > 1 for i in range(n)]
         self.lock = threading.Lock()
         self.external: Plan | None = None
@@ -91,22 +94,28 @@ class CriticalPathSearch:
 
     def _timing(self, machine: list[int], seqs: list[list[int]]):
         """Durations, heads (earliest starts), tails (longest path after the end) and makespan."""
-        n = self.n
-        p = [self.work[i][machine[i]] for i in range(n)]
+        n, work = self.n, self.work
+        p = [work[i][machine[i]] for i in range(n)]
         msucc = [-1] * n
-        indegree = [len(self.jpred[i]) for i in range(n)]
+        indegree = self.pred_count[:]
         for seq in seqs:
-            for a, b in zip(seq, seq[1:]):
-                msucc[a] = b
-                indegree[b] += 1
+            if len(seq) > 1:
+                previous = seq[0]
+                for b in seq[1:]:
+                    msucc[previous] = b
+                    indegree[b] += 1
+                    previous = b
         head = self.earliest[:]
-        stack = [i for i in range(n) if indegree[i] == 0]
+        stack = [i for i in range(n) if not indegree[i]]
         order = []
         jsucc = self.jsucc
+        makespan = 0
         while stack:
             i = stack.pop()
             order.append(i)
             finish = head[i] + p[i]
+            if finish > makespan:
+                makespan = finish
             for j, lag in jsucc[i]:
                 if finish + lag > head[j]:
                     head[j] = finish + lag
@@ -130,10 +139,12 @@ class CriticalPathSearch:
                 if value > best:
                     best = value
             j = msucc[i]
-            if j >= 0 and p[j] + tail[j] > best:
-                best = p[j] + tail[j]
+            if j >= 0:
+                value = p[j] + tail[j]
+                if value > best:
+                    best = value
             tail[i] = best
-        return p, head, tail, max(head[i] + p[i] for i in range(n))
+        return p, head, tail, makespan
 
     def plan(self) -> Plan | None:
         """The best plan found, timed by the engine's decoder."""
@@ -303,3 +314,19 @@ class CriticalPathSearch:
                     self._perturb(2 + self.rng.randrange(4))
                     tabu.clear()
                     since_best = 0
+
+
+def child_search(problem: Problem, plan: Plan, seed: int, lower_bound: int | None) -> ChildSearch:
+    """The tabu search from ``plan`` for a child process (see ``child``): its ``run`` blocks
+    until the deadline or a stop, reporting each better plan; its ``offer`` passes the child
+    a better plan found elsewhere."""
+    return ChildSearch(f"{__name__}:search_in_child", (problem, plan, seed, lower_bound), "tabu search")
+
+
+def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], None],
+                    inbox: Callable[[Callable[[Plan], None]], None]) -> None:
+    """The child's side: the search, taking the plans the parent offers as they come."""
+    problem, plan, seed, lower_bound = arguments
+    search = CriticalPathSearch(Instance(problem), plan, seed)
+    inbox(lambda other: search.adopt(other, max(other.end)))
+    search.run(deadline, lambda: False, send, lower_bound)

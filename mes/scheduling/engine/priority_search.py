@@ -14,16 +14,11 @@ due-date objectives; LNS polishes its plans.
 from __future__ import annotations
 
 import math
-import os
-import pickle
 import random
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from mes.scheduling.engine.child import ChildSearch
 from mes.scheduling.engine.heuristic import Rule, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import Plan, score
@@ -37,8 +32,6 @@ K2_RANGE = (0.1, 1.5)
 # The search ends after this many dispatches without a better plan (it has converged; its
 # core serves LNS better from then on).
 PATIENCE = 50
-# The folder holding the ``mes`` package, for the child process's import path.
-_ROOT = Path(__file__).resolve().parents[3]
 
 
 class PrioritySearch:
@@ -123,70 +116,20 @@ class PrioritySearch:
 def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: int,
                    on_plan: Callable[[Plan], None], should_stop: Callable[[], bool],
                    start: Plan | None = None, patience: int | None = None) -> None:
-    """The priority search in a child process, so that it does not share this process's
-    interpreter lock with the CP-SAT side: both cores search all the time.
+    """The priority search in a child process (see ``child``), so that it does not share this
+    process's interpreter lock with the CP-SAT side: both cores search all the time.
 
-    Blocks until ``deadline``, ``should_stop()`` or the search has run out of ``patience``; calls ``on_plan`` (from a reading thread,
-    one call at a time) with each better plan the child finds, then ends the child. The child
-    is a fresh interpreter running this module (``python -m``), given the problem on its
-    standard input: it does not import the caller's main script, as multiprocessing would,
-    and works from a web worker, a daemon process or a script alike. Raises ``OSError`` when
-    no process can be started, and ``RuntimeError`` when the search in the child failed.
+    Blocks until ``deadline``, ``should_stop()`` or the search has run out of ``patience``;
+    calls ``on_plan`` (from a reading thread, one call at a time) with each better plan the
+    child finds, then ends the child. Raises ``OSError`` when no process can be started, and
+    ``RuntimeError`` when the search in the child failed.
     """
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), environment.get("PYTHONPATH")]))
-    child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             env=environment)
-    failures: list[str] = []
-
-    def read() -> None:
-        try:
-            while True:
-                message = pickle.load(child.stdout)
-                if isinstance(message, str):
-                    failures.append(message)
-                if not isinstance(message, Plan):
-                    return
-                on_plan(message)
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return  # the child ended or was ended
-
-    reader = threading.Thread(target=read, name="mes-priority-search-reader", daemon=True)
-    try:
-        pickle.dump((problem, rules, max(0.0, deadline - time.monotonic()), seed, start, patience), child.stdin)
-        child.stdin.close()
-        reader.start()
-        while reader.is_alive() and not should_stop() and time.monotonic() < deadline:
-            reader.join(0.05)
-    finally:
-        # The search has nothing to finish: end it at once.
-        child.kill()
-        child.wait()
-        if reader.is_alive():
-            reader.join()
-        child.stdout.close()
-    if failures:
-        raise RuntimeError(f"The priority search failed: {failures[0]}")
+    ChildSearch(f"{__name__}:search_in_child", (problem, rules, seed, start, patience), "priority search").run(
+        deadline, on_plan, should_stop)
 
 
-def _child() -> None:
-    """The child's side: the problem from standard input, better plans to standard output."""
-    out = sys.stdout.buffer
-    problem, rules, seconds, seed, start, patience = pickle.load(sys.stdin.buffer)
-
-    def send(message: object) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
-    try:
-        PrioritySearch(Instance(problem), rules, time.monotonic() + seconds, seed, on_plan=send, start=start,
-                       patience=patience).run()
-        send(None)
-    except BrokenPipeError:
-        pass  # the parent has gone or ended the search
-    except Exception as error:  # raised again in the parent: a bug must not vanish here
-        send(f"{type(error).__name__}: {error}")
-
-
-if __name__ == "__main__":
-    _child()
+def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], None],
+                    inbox: Callable[[Callable[[Plan], None]], None]) -> None:
+    """The child's side of ``run_in_process`` (it takes no plans from elsewhere)."""
+    problem, rules, seed, start, patience = arguments
+    PrioritySearch(Instance(problem), rules, deadline, seed, on_plan=send, start=start, patience=patience).run()
