@@ -6,7 +6,7 @@ takes it to build every neighbourhood model: measured on Brandimarte mk10, the t
 in a thread gets about half the steps it gets alone. In a child process both cores search
 all the time.
 
-The child is a fresh interpreter running this module (``python -m``), given the search's kind
+The child is a fresh interpreter running this module (``python -m``), given the search's entry
 and arguments on its standard input: it does not import the caller's main script, as
 multiprocessing would, and works from a web worker, a daemon process or a script alike.
 Better plans come back on its standard output; plans found elsewhere go to it on its
