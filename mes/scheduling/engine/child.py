@@ -92,15 +92,16 @@ class ChildSearch:
             while reader.is_alive() and not should_stop() and time.monotonic() < deadline:
                 reader.join(0.05)
         finally:
-            # The search has nothing to finish: end it at once.
+            # The search has nothing to finish: end it at once (before taking the lock, so
+            # that an offer blocked on a full pipe fails instead of holding it).
+            child.kill()
             with self.send_lock:
                 self.child = None
-                child.kill()
-                child.wait()
                 try:
                     child.stdin.close()
                 except OSError:
                     pass
+            child.wait()
             if reader.is_alive():
                 reader.join()
             child.stdout.close()
