@@ -23,10 +23,14 @@ WEB_MODULES = {"views", "api", "forms", "schemas"}
 #: Of those, the blueprints: only the app factory and the API collector import them.
 ENDPOINT_MODULES = {"views", "api"}
 ENGINE = "mes.scheduling.engine"
-#: What the engine may import besides the standard library and itself.
-ENGINE_THIRD_PARTY = {"ortools", "click"}
-#: Function-level imports of mes modules that stay, each for a stated reason (none today).
-FUNCTION_LEVEL_ALLOWED: dict[str, str] = {}
+#: What the engine may import besides the standard library and itself (Numba and numpy: the
+#: tabu search's compiled kernel).
+ENGINE_THIRD_PARTY = {"ortools", "click", "numba", "numpy"}
+#: Function-level imports of mes modules that stay, each for a stated reason.
+FUNCTION_LEVEL_ALLOWED: dict[str, str] = {
+    "mes.scheduling.engine.solver": "the tabu kernel (and with it the compiler) is loaded in the solving "
+                                    "process only where no child process can be started",
+}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,15 @@ def solve_checked(problem: Problem, time_limit: float = 2.0, workers: int = 2, *
     return assert_feasible(problem, solve(problem, time_limit=time_limit, workers=workers, **kwargs))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_tabu_kernel() -> None:
+    """Compile the tabu search's kernel once, before any timed solve: a search in a child
+    process would otherwise spend its first seconds waiting for the compiler."""
+    from mes.scheduling.engine import critical_path
+
+    critical_path.warm_up()
+
+
 @pytest.fixture
 def checked():
     return solve_checked

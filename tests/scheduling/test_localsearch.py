@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import random
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from mes.scheduling.engine import localsearch
+from mes.scheduling.engine import critical_path, localsearch
 from mes.scheduling.engine.fjsplib import read_fjsplib
 from mes.scheduling.engine.generator import shop_problem
 from mes.scheduling.engine.heuristic import default_rules, dispatch
@@ -45,7 +50,7 @@ def test_every_plan_found_is_feasible_and_no_worse(tmp_path):
     problem = flexible_job_shop(tmp_path)
     instance = Instance(problem)
     start = min((dispatch(instance, rule) for rule in default_rules(instance)), key=lambda p: score(instance, p))
-    search = localsearch.CriticalPathSearch(instance, start, seed=1)
+    search = critical_path.CriticalPathSearch(instance, start, seed=1)
     found = []
 
     def improved(plan):
@@ -59,12 +64,41 @@ def test_every_plan_found_is_feasible_and_no_worse(tmp_path):
     assert [max(p.end) for p in found] == sorted((max(p.end) for p in found), reverse=True)
 
 
+def test_the_compiled_kernel_and_plain_python_take_the_same_steps(tmp_path):
+    # Same seed and steps: the same plan, whether Numba compiled the kernel or not.
+    problem = flexible_job_shop(tmp_path, seed=11)
+    instance = Instance(problem)
+    start = max((dispatch(instance, rule) for rule in default_rules(instance)), key=lambda p: score(instance, p))
+    script = (
+        "import pickle, sys\n"
+        "from mes.scheduling.engine import critical_path\n"
+        "instance, start = pickle.load(sys.stdin.buffer)\n"
+        "search = critical_path.CriticalPathSearch(instance, start, seed=3)\n"
+        "search.run(float('inf'), lambda: search.iterations >= 512, lambda plan: None)\n"
+        "plan = search.plan()\n"
+        "pickle.dump((critical_path.COMPILED, search.iterations, plan.machine, plan.start), sys.stdout.buffer)\n"
+    )
+    runs = {}
+    for plain in (False, True):
+        environment = {key: value for key, value in os.environ.items() if key != "MES_NO_JIT"}
+        environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        if plain:
+            environment["MES_NO_JIT"] = "1"
+        done = subprocess.run([sys.executable, "-c", script], input=pickle.dumps((instance, start)),
+                              capture_output=True, env=environment, check=True)
+        compiled, iterations, machine, starts = pickle.loads(done.stdout)
+        assert compiled is not plain and iterations == 512
+        runs[plain] = (machine, starts)
+    assert runs[False] == runs[True]
+    assert max(runs[True][1]) < max(start.start)
+
+
 def test_adopts_a_better_plan_from_elsewhere(tmp_path):
     problem = flexible_job_shop(tmp_path, seed=7)
     instance = Instance(problem)
     plans = [dispatch(instance, rule) for rule in default_rules(instance)]
     worst = max(plans, key=lambda p: score(instance, p))
-    search = localsearch.CriticalPathSearch(instance, worst, seed=0)
+    search = critical_path.CriticalPathSearch(instance, worst, seed=0)
     better = solve_checked(problem, time_limit=1, workers=1)
     plan = instance_plan(instance, better)
     search.adopt(plan, max(plan.end))

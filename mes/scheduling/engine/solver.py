@@ -360,7 +360,7 @@ class _TabuThread:
         self.lns: LargeNeighbourhoodSearch | None = None
         self.child: localsearch.ChildSearch | None = localsearch.child_search(
             instance.problem, incumbent.plan, seed, incumbent.lower_bound)
-        self.search: localsearch.CriticalPathSearch | None = None
+        self.search = None  # the search on this thread where no process can be started
         self.errors: list[BaseException] = []
         incumbent.listeners.append(self._offered)
 
@@ -375,9 +375,11 @@ class _TabuThread:
             try:
                 try:
                     self.child.run(deadline, found, stop)
-                except OSError:  # no process can be started here: a thread shares the interpreter
+                except OSError:  # no process can be started here: the compiled kernel runs on this thread
+                    from mes.scheduling.engine.critical_path import CriticalPathSearch  # loads the compiler
+
                     self.child = None
-                    self.search = localsearch.CriticalPathSearch(instance, incumbent.plan, seed)
+                    self.search = CriticalPathSearch(instance, incumbent.plan, seed)
                     self.search.run(deadline, stop, found, incumbent.lower_bound)
             except BaseException as error:  # re-raised in join(): a bug must not vanish in a thread
                 self.errors.append(error)
