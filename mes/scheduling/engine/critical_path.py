@@ -2,7 +2,7 @@
 
 The kernel keeps the plan in flat integer arrays (machine of each operation, each machine's
 sequence, heads and tails) and makes hundreds of thousands of steps in the seconds of a
-solve; in plain Python it made about 1,400 per second on Brandimarte mk10, 35 times fewer. Numba
+solve; in plain Python it made about 1,400 per second on Brandimarte mk10, 25 times fewer. Numba
 compiles it on first use and caches the machine code beside this file (or in the user's
 cache folder), so only the first search after an install waits for the compiler. Without
 Numba (or with ``MES_NO_JIT`` set) the same functions run as plain Python on lists.
@@ -35,7 +35,7 @@ try:  # the search's kernel is compiled where Numba is installed (a required dep
         return njit(cache=True, nogil=True)(function)
 
     COMPILED = True
-except ImportError:  # the same kernel runs as plain Python on lists, about 100 times slower
+except ImportError:  # the same kernel runs as plain Python on lists, about 25 times slower
     def _kernel(function):
         return function
 
@@ -48,8 +48,8 @@ _Static = namedtuple("_Static", "n m work el_ptr el_m js_ptr js_to js_lag jp_ptr
 # each operation in its sequence), its timing, scratch space, tabu lists and the best plan.
 _State = namedtuple("_State", "machine seq seqlen position p head tail finish after msucc indeg stack order "
                               "tabu_move tabu_first hold_until best_machine best_seq best_len move ctl")
-# Slots of the control array.
-IT, SINCE_BEST, MAKESPAN, BEST, RNG, STALL, TENURE, TENURE_SPREAD, HOLD, PATIENCE, LONG_STALL, RESTARTS = range(12)
+# Slots of the control array (IT counts steps; CLOCK, the tabu lists' time, also jumps at restarts).
+IT, SINCE_BEST, MAKESPAN, BEST, RNG, STALL, TENURE, TENURE_SPREAD, HOLD, PATIENCE, LONG_STALL, RESTARTS, CLOCK = range(13)
 _MASK = (1 << 48) - 1
 
 
@@ -311,7 +311,8 @@ def _steps(st, s, count, lower_bound):
         if lower_bound >= 0 and ctl[BEST] <= lower_bound:
             break
         ctl[IT] += 1
-        it = ctl[IT]
+        ctl[CLOCK] += 1
+        it = ctl[CLOCK]
         if not _best_move(st, s, it):
             _perturb(st, s, 3)
             continue
@@ -346,12 +347,8 @@ def _steps(st, s, count, lower_bound):
                 ctl[PATIENCE] = ctl[LONG_STALL] if long_walk else ctl[STALL]
                 _restore_best(st, s)
                 _perturb(st, s, 2 + _random(st, ctl, 4))
-                for index in range(n * n):
-                    s.tabu_move[index] = 0
-                for index in range(n * m):
-                    s.tabu_first[index] = 0
-                for index in range(n):
-                    s.hold_until[index] = 0
+                # The tabu lists' clock jumps past every entry they hold: all have expired.
+                ctl[CLOCK] += ctl[TENURE] + ctl[TENURE_SPREAD] + ctl[HOLD] + 1
                 ctl[SINCE_BEST] = 0
     return improved
 
@@ -407,14 +404,14 @@ class CriticalPathSearch:
         self.static = _Static(n, m, *map(_array, (
             work, el_ptr, el_m, js_ptr, js_to, js_lag, jp_ptr, jp_from, jp_lag,
             [inst.earliest(i) for i in range(n)], [len(inst.preds[i]) for i in range(n)])))
-        ctl = [0] * 12
+        ctl = [0] * 13
         ctl[RNG] = (seed * 0x9E3779B97F4A7C15 + 0x5DEECE66D) & _MASK
         ctl[STALL], ctl[TENURE], ctl[TENURE_SPREAD], ctl[HOLD] = self.stall, self.tenure, self.tenure_spread, self.hold
         ctl[PATIENCE], ctl[LONG_STALL] = self.stall, self.long_stall
         self.state = _State(
             _zeros(n), _zeros(n * m), _zeros(m), _zeros(n),  # machine seq seqlen position
             *(_zeros(n) for _ in range(9)),  # timing and scratch
-            _zeros(n * n, np.int32), _zeros(n * m), _zeros(n),  # tabu lists (the step numbers they end)
+            _zeros(n * n, np.int32), _zeros(n * m), _zeros(n),  # tabu lists (the CLOCK values they end at)
             _zeros(n), _zeros(n * m), _zeros(m), _zeros(5), _array(ctl))
         self.lock = threading.Lock()
         self.external: Plan | None = None
