@@ -24,7 +24,6 @@ from mes.scheduling.engine.fjsplib import parse_fjsplib
 from mes.scheduling.engine.heuristic import dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import Plan, decode
-from mes.scheduling.engine.problem import Problem
 
 try:  # the search's kernel is compiled where Numba is installed (a required dependency)
     if os.environ.get("MES_NO_JIT"):

@@ -9,15 +9,16 @@ position that cannot close a cycle (the moves of Mastrolilli and Gambardella's t
 for the flexible job shop, which cover both reassignment and the N5/N7 resequencing of
 critical blocks). The estimate uses heads and tails of the current plan; the chosen move
 is then timed exactly. A move back to where an operation came from is tabu for a few
-steps, unless it beats the best plan; after many steps without a better plan the search
-starts again from the best one with a few random moves, waiting twice as long each time
-it finds nothing.
+steps, unless it beats the best plan; after 300 steps without a better plan the search
+starts again from the best one with a few random moves (one walk in 67 goes on for
+20,000 steps instead, so that short and long walks get half the steps each).
 
 The search itself (``critical_path``) is a kernel compiled with Numba: hundreds of
 thousands of steps in a 10 s solve, where one CP-SAT neighbourhood takes a tenth of a
-second. It runs on one core beside the CP-SAT large-neighbourhood search and both share
-their best plans; in a child process of its own (``child_search``) where one can be
-started, so that neither waits for the other and this process never loads the compiler.
+second. One runs on one core beside CP-SAT on the whole model, then one on every core
+(the solver's tabu portfolio), all sharing their best plans; each in a child process of
+its own (``child_search``) where one can be started, so that none waits for another and
+this process never loads the compiler.
 """
 
 from __future__ import annotations
