@@ -28,6 +28,7 @@ from mes.machinedata import worker as mqtt_ingest
 from mes.reports import archive as sheet_archive, services as reports
 from mes.reports.daily import parse_day
 from mes.scheduling import services as scheduling
+from mes.scheduling.engine.child import compile_kernels_in_background
 from mes.scheduling.models import ScheduleStatus, ScheduleVersion
 from mes.scheduling.solve_cli import solve_command
 
@@ -144,6 +145,7 @@ def _serve(host: str, port: int, threads: int) -> None:
 @with_appcontext
 def run(host: str, port: int, threads: int, upgrade: bool, archive: bool) -> None:
     """Serve the application (waitress)."""
+    compile_kernels_in_background()
     if upgrade:
         migrate.upgrade(current_app)
     if archive:
@@ -162,6 +164,7 @@ def run(host: str, port: int, threads: int, upgrade: bool, archive: bool) -> Non
 @with_appcontext
 def demo(host: str, port: int, serve: bool, mqtt_port: int, machine_data: bool) -> None:
     """Create the database if needed, seed a demo job shop when it is empty, and serve it."""
+    compile_kernels_in_background()
     migrate.upgrade(current_app)
     if demo_plant.is_empty():
         click.echo("seeding the demo plant ...")

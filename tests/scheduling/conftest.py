@@ -26,12 +26,13 @@ def solve_checked(problem: Problem, time_limit: float = 2.0, workers: int = 2, *
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compiled_tabu_kernel() -> None:
-    """Compile the tabu search's kernel once, before any timed solve: a search in a child
-    process would otherwise spend its first seconds waiting for the compiler."""
-    from mes.scheduling.engine import critical_path
+def compiled_kernels() -> None:
+    """Compile the tabu search's and the dispatch's kernels once, before any timed solve: a
+    search in a child process would otherwise spend its first seconds waiting for the compiler."""
+    from mes.scheduling.engine import compiled_dispatch, critical_path
 
     critical_path.warm_up()
+    compiled_dispatch.warm_up()
 
 
 @pytest.fixture

@@ -108,3 +108,19 @@ def test_solve_on_a_large_late_shop_uses_the_search_and_keeps_every_guarantee(mo
     assert result.levels < heuristic
     assert result.objective[Term.WEIGHTED_TARDINESS] <= heuristic[0]
     assert Phase.PRIORITY_SEARCH in phases
+
+
+def test_every_worker_runs_a_priority_search_of_its_own(monkeypatch):
+    # A large late shop with two workers: two searches in processes, with distinct seeds.
+    started = []
+    real = priority_search.run_in_process
+
+    def counted(problem, rules, deadline, seed, *args, **kwargs):
+        started.append(seed)
+        return real(problem, rules, deadline, seed, *args, **kwargs)
+
+    monkeypatch.setattr(priority_search, "run_in_process", counted)
+    problem = shop_problem(orders=60, seed=2, load=3.0)
+    result = solve(problem, time_limit=4, workers=2)
+    assert check(problem, result) == []
+    assert len(started) == 2 and len(set(started)) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from ortools.sat.python import cp_model
@@ -14,7 +14,7 @@ from mes.scheduling.engine.fjsplib import read_fjsplib
 from mes.scheduling.engine.generator import shop_problem
 from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
-from mes.scheduling.engine.problem import Phase, Progress, SolveStatus
+from mes.scheduling.engine.problem import Objective, Phase, Progress, SolveStatus, Term
 from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible, solve_checked
 
@@ -22,6 +22,13 @@ from tests.scheduling.conftest import assert_feasible, solve_checked
 @pytest.fixture(scope="module")
 def shop():
     return shop_problem(orders=25, seed=3)
+
+
+@pytest.fixture(scope="module")
+def lns_shop(shop):
+    """The shop planned for setup time, then makespan: above the whole-model limit, so LNS
+    does the improving (with due dates first, the priority searches would)."""
+    return replace(shop, objective=Objective.lexicographic(Term.SETUP_TIME, Term.MAKESPAN))
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +143,18 @@ def test_progress_is_reported_and_improves(shop, engine_clock):
 
 
 @pytest.mark.parametrize("which", ["whole model", "neighbourhoods"])
-def test_stop_event_ends_the_search_with_the_best_plan(shop, small_shop, engine_clock, which):
+def test_stop_event_ends_the_search_with_the_best_plan(lns_shop, small_shop, engine_clock, which):
     # The stop comes while the first CP-SAT call runs: with the small shop that call has the
     # whole minute, so only the stop request can end it early.
-    problem = small_shop if which == "whole model" else shop
+    problem = small_shop if which == "whole model" else lns_shop
     clock = engine_clock(60, max_calls=10)
     stop = threading.Event()
     clock.on_call = lambda call: stop.set()
     result = solve_checked(problem, time_limit=60, stop=stop)
     assert result.operations
-    assert len(clock.calls) == 1
+    # One call in all: the whole model's, or one per LNS thread (each of the two may have
+    # been building its model when the stop came); no thread starts another.
+    assert 1 <= len(clock.calls) <= (1 if which == "whole model" else 2)
     if which == "whole model":
         assert clock.calls[0].max_time_in_seconds > 50
         assert clock.calls[0].wall_time < 30
@@ -153,11 +162,11 @@ def test_stop_event_ends_the_search_with_the_best_plan(shop, small_shop, engine_
 
 @pytest.mark.parametrize("which", ["whole model", "neighbourhoods"])
 @pytest.mark.parametrize("workers", [1, 2])
-def test_time_limit_is_respected(shop, small_shop, engine_clock, which, workers):
+def test_time_limit_is_respected(lns_shop, small_shop, engine_clock, which, workers):
     # Measured on the engine's own clock (see EngineClock), not the wall clock: every CP-SAT
     # call is given at most the time left, with the worker count asked for, and the engine
     # stops by itself at its deadline.
-    problem = small_shop if which == "whole model" else shop
+    problem = small_shop if which == "whole model" else lns_shop
     clock = engine_clock(1.5)
     result = solve_checked(problem, time_limit=1.5, workers=workers)
     assert clock.calls

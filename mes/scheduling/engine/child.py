@@ -109,6 +109,25 @@ class ChildSearch:
             raise RuntimeError(f"The {self.name} failed: {failures[0]}")
 
 
+def compile_kernels_in_background() -> subprocess.Popen | None:
+    """Starts a process of low priority that compiles the searches' kernels (the tabu search's
+    and the dispatch's), or finds them in Numba's cache within a second or two: the server
+    calls it when it starts, so that the first solve after an install does not spend its first
+    seconds waiting for the compiler. None where no process can be started."""
+    code = ("import os\n"
+            "if hasattr(os, 'nice'): os.nice(10)\n"
+            "from mes.scheduling.engine import compiled_dispatch, critical_path\n"
+            "critical_path.warm_up()\n"
+            "compiled_dispatch.warm_up()\n")
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), environment.get("PYTHONPATH")]))
+    try:
+        return subprocess.Popen([sys.executable, "-c", code], env=environment, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
 def _child() -> None:
     """The child's side: the search from standard input, better plans to standard output;
     plans found elsewhere keep coming on standard input and go to ``inbox``."""

@@ -12,7 +12,6 @@ and the web process never load the compiler.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import namedtuple
@@ -23,22 +22,9 @@ import numpy as np
 from mes.scheduling.engine.fjsplib import parse_fjsplib
 from mes.scheduling.engine.heuristic import dispatch
 from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.jit import COMPILED
+from mes.scheduling.engine.jit import kernel as _kernel
 from mes.scheduling.engine.plan import Plan, decode
-
-try:  # the search's kernel is compiled where Numba is installed (a required dependency)
-    if os.environ.get("MES_NO_JIT"):
-        raise ImportError("compilation switched off by MES_NO_JIT")
-    from numba import njit
-
-    def _kernel(function):
-        return njit(cache=True, nogil=True)(function)
-
-    COMPILED = True
-except ImportError:  # the same kernel runs as plain Python on lists, about 25 times slower
-    def _kernel(function):
-        return function
-
-    COMPILED = False
 
 # The problem as flat integer arrays (numpy arrays when compiled, lists otherwise).
 _Static = namedtuple("_Static", "n m work el_ptr el_m js_ptr js_to js_lag jp_ptr jp_from jp_lag "

@@ -9,6 +9,13 @@ random part of the jobs that ended late in the best plan (in the manner of squea
 optimisation, but kept only when the whole plan got better). It explores whole plans
 quickly where CP-SAT neighbourhoods only reshuffle a few operations, so it carries the
 due-date objectives; LNS polishes its plans.
+
+The (1+1) strategy converges within about fifty dispatches. In its child process the search
+dispatches with a compiled kernel (``compiled_dispatch``: about 8 ms for 2,000 operations,
+against 0.2 s in Python), so it does not end there but starts afresh from the best plan
+found, with the priority of a random part of its late jobs raised (an iterated local search:
+measured on the generated 360-order shops, better at 30 s and at 150 s than starting afresh
+from newly sampled rules), reporting only plans better than all before.
 """
 
 from __future__ import annotations
@@ -29,14 +36,19 @@ SAMPLED_RULES = 12
 # The look-ahead (k1) and setup (k2) parameters of ATCS are sampled log-uniformly from these.
 K1_RANGE = (2.0, 30.0)
 K2_RANGE = (0.1, 1.5)
-# The search ends after this many dispatches without a better plan (it has converged; its
-# core serves LNS better from then on).
+# After this many dispatches without a better plan the search has converged: it ends (its core
+# serves LNS better from then on) or, with restarts, starts afresh from newly sampled rules.
 PATIENCE = 50
+# A fresh start raises the priority of up to this share of the best plan's late jobs.
+KICK = 0.5
 
 
 class PrioritySearch:
     """Runs until ``deadline`` (time.monotonic()) or ``should_stop()``; reports every plan
     better than its own best through ``on_plan``.
+
+    ``dispatcher(rule, boost)`` dispatches (``heuristic.dispatch`` by default); ``restarts``
+    makes the search start afresh, rather than end, once it has converged.
 
     ``rules`` are the dispatch rules already tried, best first; ``start`` the plan of the
     first (so the search does not dispatch it again).
@@ -45,8 +57,11 @@ class PrioritySearch:
     def __init__(self, instance: Instance, rules: list[Rule], deadline: float, seed: int = 0,
                  on_plan: Callable[[Plan], None] = lambda plan: None,
                  should_stop: Callable[[], bool] = lambda: False,
-                 start: Plan | None = None, patience: int | None = None):
+                 start: Plan | None = None, patience: int | None = None,
+                 dispatcher: Callable[[Rule, list[float] | None], Plan | None] | None = None,
+                 restarts: bool = False):
         self.inst = instance
+        self.dispatch = dispatcher or (lambda rule, boost: dispatch(instance, rule, boost))
         self.patience = patience
         self.rules = [r for r in rules if r.kind == "atcs"] or [Rule("atcs")]
         self.deadline = deadline
@@ -54,12 +69,17 @@ class PrioritySearch:
         self.on_plan = on_plan
         self.should_stop = should_stop
         self.iterations = 0
+        self.episode = 0  # dispatches since the search last started afresh
+        self.restarts = restarts
+        self.found_score: tuple[int, ...] | None = None  # the best plan reported
+        self.found: tuple[Rule, list[float] | None, Plan] | None = None  # its rule and priorities
         self.best_score: tuple[int, ...] | None = None
         self.best_plan: Plan | None = None
         self.best_rule = self.rules[0]
         self.best_boost: list[float] | None = None
         if start is not None and rules and rules[0].kind == "atcs":
             self.best_plan, self.best_score = start, score(instance, start)
+            self.found_score = self.best_score
 
     def _sampled_rule(self) -> Rule:
         k1 = math.exp(self.rng.uniform(*map(math.log, K1_RANGE)))
@@ -78,7 +98,7 @@ class PrioritySearch:
     def _candidate(self) -> tuple[Rule, list[float] | None]:
         """The next rule and job priorities to dispatch with."""
         rng = self.rng
-        if self.iterations < SAMPLED_RULES or self.best_plan is None:
+        if self.episode < SAMPLED_RULES or self.best_plan is None:
             return self._sampled_rule(), None
         rule, boost = self.best_rule, self.best_boost
         if rng.random() < 0.5:
@@ -91,16 +111,39 @@ class PrioritySearch:
             boost[j] *= rng.uniform(1.05, 1.6)
         return rule, boost
 
+    def _restart(self) -> tuple[Rule, list[float] | None]:
+        """The first rule and priorities of a fresh start: the best plan's, with the priority
+        of up to half of its late jobs raised at random (an iterated local search's kick), or
+        newly sampled rules while no plan has beaten the start."""
+        if self.found is None:
+            self.best_score = self.best_plan = self.best_boost = None
+            self.episode = 0
+            return self._candidate()
+        rule, boost, plan = self.found
+        late = self._late_jobs(plan)
+        boost = list(boost) if boost is not None else [1.0] * len(self.inst.job_keys)
+        for j in self.rng.sample(late, max(1, int(len(late) * KICK * self.rng.random()))) if late else []:
+            boost[j] *= self.rng.uniform(1.05, 2.0)
+        # The kicked plan becomes the start of the new climb, whatever its score.
+        self.best_score = None
+        self.episode = SAMPLED_RULES
+        return rule, boost
+
     def run(self) -> None:
         """Searches until the deadline, a stop, or ``patience`` dispatches in a row without a
-        better plan."""
+        better plan (with ``restarts``, it then starts afresh from the best plan, kicked)."""
         stale = 0
         while not self.should_stop() and time.monotonic() < self.deadline:
             if self.patience is not None and stale >= self.patience:
-                return
-            rule, boost = self._candidate()
-            plan = dispatch(self.inst, rule, boost)
+                if not self.restarts:
+                    return
+                stale = 0
+                rule, boost = self._restart()
+            else:
+                rule, boost = self._candidate()
+            plan = self.dispatch(rule, boost)
             self.iterations += 1
+            self.episode += 1
             if plan is None:
                 return
             value = score(self.inst, plan)
@@ -108,7 +151,10 @@ class PrioritySearch:
                 self.best_score, self.best_plan = value, plan
                 self.best_rule, self.best_boost = rule, boost
                 stale = 0
-                self.on_plan(plan)
+                if self.found_score is None or value < self.found_score:
+                    self.found_score = value
+                    self.found = (rule, boost, plan)
+                    self.on_plan(plan)
             else:
                 stale += 1
 
@@ -117,19 +163,14 @@ def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: i
                    on_plan: Callable[[Plan], None], should_stop: Callable[[], bool],
                    start: Plan | None = None, patience: int | None = None) -> None:
     """The priority search in a child process (see ``child``), so that it does not share this
-    process's interpreter lock with the CP-SAT side: both cores search all the time.
+    process's interpreter lock with the CP-SAT side: both cores search all the time. There it
+    dispatches with the compiled kernel of ``compiled_dispatch`` and, each time it has gone
+    ``patience`` dispatches without a better plan, starts afresh from newly sampled rules.
 
-    Blocks until ``deadline``, ``should_stop()`` or the search has run out of ``patience``;
-    calls ``on_plan`` (from a reading thread, one call at a time) with each better plan the
+    Blocks until ``deadline`` or ``should_stop()``; calls ``on_plan`` (from a reading thread, one call at a time) with each better plan the
     child finds, then ends the child. Raises ``OSError`` when no process can be started, and
     ``RuntimeError`` when the search in the child failed.
     """
-    ChildSearch(f"{__name__}:search_in_child", (problem, rules, seed, start, patience), "priority search").run(
+    arguments = (problem, rules, seed, start, patience)
+    ChildSearch("mes.scheduling.engine.compiled_dispatch:search_in_child", arguments, "priority search").run(
         deadline, on_plan, should_stop)
-
-
-def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], None],
-                    inbox: Callable[[Callable[[Plan], None]], None]) -> None:
-    """The child's side of ``run_in_process`` (it takes no plans from elsewhere)."""
-    problem, rules, seed, start, patience = arguments
-    PrioritySearch(Instance(problem), rules, deadline, seed, on_plan=send, start=start, patience=patience).run()

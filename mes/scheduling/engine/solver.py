@@ -4,8 +4,8 @@ Order of work: validate; build a plan at once (dispatch rules, and a repair of t
 schedule when there is one); then improve it with CP-SAT on the whole model while that is
 small, and with large-neighbourhood search for the rest of the time. Plain flexible job
 shops instead get a critical-path tabu search on one core for the whole run, and on every
-core once the whole model has had its share; large due-date shops get a priority search
-beside LNS. Each runs in a child process of its own (so that none waits for the
+core once the whole model has had its share; large due-date shops get a priority search on
+every core. Each runs in a child process of its own (so that none waits for the
 interpreter lock the CP-SAT side takes), trading plans with the others. A plan is
 available from the first milliseconds, so a time-out or a stop request still returns the
 best one.
@@ -411,53 +411,60 @@ class _TabuThread:
 
 def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
                         solvers: _Solvers, seed: int, rules: list[Rule] | None = None) -> None:
-    """Priority search on one core, LNS on the others, sharing the best plan.
+    """A priority search on every core, each in a process of its own with its own seed,
+    sharing the best plan through the incumbent.
 
-    With a single worker they take turns: priority search first, LNS to polish.
+    On the generated 360-order shops two searches gave a plan 5 % better at 30 s than one
+    search beside a CP-SAT neighbourhood thread (79,609 / 111,967 / 159,659 against 87,455 /
+    119,164 / 161,721): once the compiled dispatch makes a hundred plans a second, whole-plan
+    moves beat neighbourhoods of a few dozen operations on these shops. With a single worker
+    the priority search runs first and LNS polishes; where no process can be started, one
+    search runs in a thread until it converges, and LNS takes every core from then on.
     """
     lns = _lns(instance, incumbent, deadline, max(1, workers - 1), solvers, seed)
     # Start from the rule whose plan was best: on large shops the rules differ by a factor
-    # of two, and there is time for only tens of re-dispatches.
+    # of two.
     rules = rules or default_rules(instance)
 
     def found(plan: Plan) -> None:
         if incumbent.offer(plan, Phase.PRIORITY_SEARCH):
             lns.adopt(plan)
 
+    patience = priority_search.PATIENCE
     if workers == 1:
         middle = time.monotonic() + (deadline - time.monotonic()) * 0.6
         PrioritySearch(instance, rules, middle, seed, found, solvers.stopped, start=incumbent.plan,
-                       patience=priority_search.PATIENCE).run()
+                       patience=patience).run()
         lns.adopt(incumbent.plan)
         lns.run()
         return
 
-    def search() -> None:
-        # In a process of its own the pure-Python search does not wait for the interpreter
-        # lock that the CP-SAT side takes to build its models: both cores work all the time.
-        # Once it has converged, this thread runs LNS steps too.
-        patience = priority_search.PATIENCE
+    def search(k: int) -> None:
+        # In a process of its own each search has a core, and no interpreter lock to share
+        # with this process; there it starts afresh each time it converges, until the deadline.
         try:
-            priority_search.run_in_process(instance.problem, rules, deadline, seed, found, solvers.stopped,
-                                           start=incumbent.plan, patience=patience)
-        except OSError:  # no process can be started here: a thread shares the interpreter
-            PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan,
-                           patience=patience).run()
-        while not lns.done() and lns.step(workers=1):
-            pass
+            priority_search.run_in_process(instance.problem, rules, deadline, seed + 7919 * k, found,
+                                           solvers.stopped, start=incumbent.plan, patience=patience)
+        except OSError:  # no process can be started here: threads share the interpreter
+            if k == 0:
+                PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan,
+                               patience=patience).run()
+            while not lns.done() and lns.step(workers=1):
+                pass
 
     errors: list[BaseException] = []
 
-    def run_search() -> None:
+    def run_search(k: int) -> None:
         try:
-            search()
+            search(k)
         except BaseException as error:  # re-raised below: a bug must not vanish in a thread
             errors.append(error)
 
-    thread = threading.Thread(target=run_search, daemon=True)
-    thread.start()
-    lns.run()
-    thread.join()
+    threads = [threading.Thread(target=run_search, args=(k,), daemon=True) for k in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if errors:
         raise errors[0]
 
