@@ -179,7 +179,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 2,
                 # its share of the time, LNS improves faster (measured on Brandimarte).
                 share = time_limit if movable <= TINY or classic else max(MONOLITHIC_MIN_SECONDS, MONOLITHIC_SHARE * time_limit)
                 _monolithic(instance, incumbent, min(deadline, time.monotonic() + share), workers, solvers, seed,
-                            strong=classic)
+                            strong=classic, until=deadline, tabu=tabu)
             if not _finished(incumbent, deadline, solvers):
                 if movable > limit and _due_date_driven(instance):
                     _search_in_parallel(instance, incumbent, deadline, workers, solvers, seed, rules)
@@ -252,7 +252,8 @@ def _horizon(instance: Instance, plan: Plan | None) -> int:
 
 
 def _monolithic(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
-                solvers: _Solvers, seed: int, strong: bool = False) -> None:
+                solvers: _Solvers, seed: int, strong: bool = False, until: float | None = None,
+                tabu: _TabuThread | None = None) -> None:
     """CP-SAT on the whole problem, seeded with the incumbent; each solution it finds is
     offered at once, so progress shows and a stop keeps it.
 
@@ -260,7 +261,16 @@ def _monolithic(instance: Instance, incumbent: _Incumbent, deadline: float, work
     the solve starts again from that plan, up to ``MONOLITHIC_RESTARTS`` times: the tabu
     search's first plans come within tenths of a second, and CP-SAT proves optimality far
     sooner from a good hint (Brandimarte mk14: 0.7 s from the tabu search's 694, not within
-    10 s from the dispatch plan's 719)."""
+    10 s from the dispatch plan's 719).
+
+    The phase's time counts from the tabu search's first plan: on a busy machine its process
+    starts slowly, and the plan could come after the phase had ended (mk14 with both cores
+    taken by other work: never proven in 10 s). So the phase gets its time once more (up to
+    ``until``) when the tabu search has not reported by its end, and a solve started again
+    from a plan found elsewhere has at least ``MONOLITHIC_MIN_SECONDS``."""
+    until = deadline if until is None else until
+    share = deadline - time.monotonic()
+    waited = False
     restarts = 0
     while deadline - time.monotonic() >= 0.05:
         outside = threading.Event()
@@ -279,9 +289,16 @@ def _monolithic(instance: Instance, incumbent: _Incumbent, deadline: float, work
         finally:
             if listen:
                 incumbent.listeners.remove(improved_elsewhere)
-        if not outside.is_set() or incumbent.proven or solvers.stopped():
+        if _finished(incumbent, until, solvers):
             return
-        restarts += 1
+        if outside.is_set():
+            restarts += 1
+            deadline = max(deadline, min(until, time.monotonic() + MONOLITHIC_MIN_SECONDS))
+        elif tabu is not None and not tabu.reported.is_set() and not waited:
+            waited = True
+            deadline = min(until, time.monotonic() + share)
+        else:
+            return
 
 
 def _solve_whole_model(instance: Instance, incumbent: _Incumbent, deadline: float, workers: int,
@@ -370,9 +387,11 @@ class _TabuThread:
             instance.problem, incumbent.plan, seed, incumbent.lower_bound)
         self.search = None  # the search on this thread where no process can be started
         self.errors: list[BaseException] = []
+        self.reported = threading.Event()  # set with the search's first plan
         incumbent.listeners.append(self._offered)
 
         def found(plan: Plan) -> None:
+            self.reported.set()
             incumbent.offer(plan, Phase.LOCAL_SEARCH, source=self)
 
         def stop() -> bool:
