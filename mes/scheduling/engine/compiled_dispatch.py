@@ -200,10 +200,11 @@ COUNT, WAITING, BROKEN, HEAP = range(4)
 
 
 @_kernel
-def _sift_down(key, op, pos):
-    """heapq's _siftdown: the entry at pos moves up towards the root."""
+def _sift_down(key, op, start, pos):
+    """heapq's _siftdown: the entry at pos moves up towards start (the root, or where
+    ``_sift_up`` began)."""
     new_key, new_op = key[pos], op[pos]
-    while pos > 0:
+    while pos > start:
         parent = (pos - 1) >> 1
         if new_key < key[parent] or (new_key == key[parent] and new_op < op[parent]):
             key[pos], op[pos] = key[parent], op[parent]
@@ -227,15 +228,7 @@ def _sift_up(key, op, size, pos):
         pos = child
         child = 2 * pos + 1
     key[pos], op[pos] = new_key, new_op
-    # back towards start
-    while pos > start:
-        parent = (pos - 1) >> 1
-        if new_key < key[parent] or (new_key == key[parent] and new_op < op[parent]):
-            key[pos], op[pos] = key[parent], op[parent]
-            pos = parent
-            continue
-        break
-    key[pos], op[pos] = new_key, new_op
+    _sift_down(key, op, start, pos)
 
 
 @_kernel
@@ -254,7 +247,7 @@ def _push(w, end, i):
             _sift_up(w.heap_key, w.heap_op, size, pos)
     w.heap_key[size], w.heap_op[size] = end, i
     w.ctl[HEAP] = size + 1
-    _sift_down(w.heap_key, w.heap_op, size)
+    _sift_down(w.heap_key, w.heap_op, 0, size)
 
 
 @_kernel
