@@ -228,7 +228,10 @@ def _start_machine_data(port: int) -> None:
         if not demo_broker.available():
             click.echo("no MQTT broker: set MES_MQTT_URL or install the demo extra (pip install 'mes[demo]')")
             return
-        broker = demo_broker.EmbeddedBroker(port=port)
+        chosen = demo_broker.usable_port("127.0.0.1", port)
+        if chosen != port:
+            click.echo(f"port {port} is taken (another MQTT broker?): the demo's own broker listens on {chosen}")
+        broker = demo_broker.EmbeddedBroker(port=chosen)
         try:
             broker.start()
         except RuntimeError as e:

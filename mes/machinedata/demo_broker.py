@@ -4,6 +4,7 @@ tests use Mosquitto."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from typing import Any
 
@@ -14,6 +15,19 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def usable_port(host: str, preferred: int) -> int:
+    """``preferred`` when it is free on ``host``, else a free port: a PC that already runs a
+    broker (a factory's Mosquitto on 1883) must not get the demo's simulated machines on it."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise OSError(f"no free port on {host}")
 
 
 class EmbeddedBroker:

@@ -77,8 +77,14 @@ def free_port() -> int:
 def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
     port = free_port()
     env = {**env, "MES_MQTT_URL": ""}  # no broker configured: the demo brings its own
-    proc = subprocess.Popen([sys.executable, "-m", "mes.cli", "demo", "--port", str(port), "--mqtt-port", str(free_port())],
-                            env=env,
+    # The MQTT port asked for is taken (as by a factory's own broker): the demo's broker
+    # takes a free one, and the machine data still flows.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    taken_port = taken.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "mes.cli", "demo", "--port", str(port), "--mqtt-port",
+                             str(taken_port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
@@ -115,7 +121,9 @@ def test_demo_seeds_a_job_shop_and_serves_it(env, database_url):
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
+        taken.close()
     assert "demo1234" in output and "planner" in output
+    assert f"port {taken_port} is taken" in output
 
     from sqlalchemy import func, select
 
