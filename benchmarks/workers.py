@@ -10,11 +10,19 @@ that each has a core of this machine, and prints the best of the first 2, 4 and 
 
     python benchmarks/workers.py --orders 360 --shop-load 1.0 --seeds 1 2 3 --workers 8
     python benchmarks/workers.py --orders 360 --shop-load 1.0 --seeds 1 2 3 --workers 8 --solver-seed 1
+
+One draw of k searches says little on these shops (a single search's 30 s result spreads by
+about 5 %), so with several engine seeds (``--solver-seed 0 1``) the script also prints,
+over all the searches it ran on a shop, the expected best of k of them drawn at random:
+what a planner gets on average from the engine with k workers, whatever its seed. With
+``--reference`` (one weighted tardiness per shop, such as the mean of its 10-minute runs)
+it prints that expectation's distance above it.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import threading
 import time
@@ -68,12 +76,21 @@ def searches(orders: int, shop_seed: int, load: float | None, solver_seed: int, 
     return [value[0] for value in best]
 
 
+def expected_best(values: list[int], k: int) -> float:
+    """The mean of min(sample) over all k-subsets of ``values``: the i-th smallest of n is
+    the minimum of C(n - 1 - i, k - 1) of the C(n, k) subsets (i counted from 0)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    return sum(v * math.comb(n - 1 - i, k - 1) for i, v in enumerate(ordered)) / math.comb(n, k)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=360)
     parser.add_argument("--shop-load", type=float, default=1.0, help="see generator.shop_problem")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="generated shops")
-    parser.add_argument("--solver-seed", type=int, default=0, help="the engine's seed")
+    parser.add_argument("--solver-seed", type=int, nargs="+", default=[0], help="the engine's seeds")
+    parser.add_argument("--reference", type=int, nargs="+", help="a weighted tardiness per shop to compare with")
     parser.add_argument("--workers", type=int, default=8, help="the most workers to report")
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--jobs", type=int, default=2, help="searches run at a time (one per core of this machine)")
@@ -82,14 +99,38 @@ def main() -> None:
     # One worker is not one of these searches: the engine then runs the search in its own process
     # and LNS after it.
     counts = [k for k in (2, 4, 8, 16, 32) if k <= args.workers]
-    print(f"# {args.orders} orders (load {args.shop_load:g}), {args.time_limit:g} s, engine seed {args.solver_seed}: "
-          f"weighted tardiness of the best of the first k searches, every plan checker-feasible")
-    print("| shop | " + " | ".join(f"{k} workers" for k in counts) + " | each search |")
-    print("| --- | " + " | ".join("---" for _ in counts) + " | --- |")
-    for seed in args.seeds:
-        values = searches(args.orders, seed, args.shop_load, args.solver_seed, args.workers, args.time_limit, args.jobs)
-        cells = [f"{min(values[:k]):,}" for k in counts]
-        print(f"| {seed} | " + " | ".join(cells) + " | " + " / ".join(f"{v:,}" for v in values) + " |", flush=True)
+    if args.reference and len(args.reference) != len(args.seeds):
+        parser.error("--reference takes one value per shop (--seeds)")
+    pooled: dict[int, list[int]] = {seed: [] for seed in args.seeds}
+    for solver_seed in args.solver_seed:
+        print(f"# {args.orders} orders (load {args.shop_load:g}), {args.time_limit:g} s, engine seed {solver_seed}: "
+              f"weighted tardiness of the best of the first k searches, every plan checker-feasible")
+        print("| shop | " + " | ".join(f"{k} workers" for k in counts) + " | each search |")
+        print("| --- | " + " | ".join("---" for _ in counts) + " | --- |")
+        for seed in args.seeds:
+            values = searches(args.orders, seed, args.shop_load, solver_seed, args.workers, args.time_limit, args.jobs)
+            pooled[seed] += values
+            cells = [f"{min(values[:k]):,}" for k in counts]
+            print(f"| {seed} | " + " | ".join(cells) + " | " + " / ".join(f"{v:,}" for v in values) + " |", flush=True)
+    if len(args.solver_seed) < 2 and not args.reference:
+        return
+    print(f"# expected best of k of the {len(pooled[args.seeds[0]])} searches on each shop (all engine seeds)"
+          + (", above the reference" if args.reference else ""))
+    print("| shop | " + " | ".join(f"{k} workers" for k in counts) + " |")
+    print("| --- | " + " | ".join("---" for _ in counts) + " |")
+    above: dict[int, list[float]] = {k: [] for k in counts}
+    for index, seed in enumerate(args.seeds):
+        cells = []
+        for k in counts:
+            expected = expected_best(pooled[seed], k)
+            cell = f"{expected:,.0f}"
+            if args.reference:
+                above[k].append(expected / args.reference[index] - 1)
+                cell += f" ({100 * above[k][-1]:.1f} %)"
+            cells.append(cell)
+        print(f"| {seed} | " + " | ".join(cells) + " |")
+    if args.reference:
+        print("| mean above | " + " | ".join(f"{100 * sum(above[k]) / len(above[k]):.1f} %" for k in counts) + " |")
 
 
 if __name__ == "__main__":
