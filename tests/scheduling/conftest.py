@@ -29,10 +29,10 @@ def solve_checked(problem: Problem, time_limit: float = 2.0, workers: int = 2, *
 def compiled_kernels() -> None:
     """Compile the tabu search's and the dispatch's kernels once, before any timed solve: a
     search in a child process would otherwise spend its first seconds waiting for the compiler."""
-    from mes.scheduling.engine import compiled_dispatch, critical_path
+    from mes.scheduling.engine import critical_path, sequence_search
 
     critical_path.warm_up()
-    compiled_dispatch.warm_up()
+    sequence_search.warm_up()
 
 
 @pytest.fixture

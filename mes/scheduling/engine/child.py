@@ -116,9 +116,9 @@ def compile_kernels_in_background() -> subprocess.Popen | None:
     seconds waiting for the compiler. None where no process can be started."""
     code = ("import os\n"
             "if hasattr(os, 'nice'): os.nice(10)\n"
-            "from mes.scheduling.engine import compiled_dispatch, critical_path\n"
+            "from mes.scheduling.engine import critical_path, sequence_search\n"
             "critical_path.warm_up()\n"
-            "compiled_dispatch.warm_up()\n")
+            "sequence_search.warm_up()\n")
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), environment.get("PYTHONPATH")]))
     try:

@@ -17,7 +17,6 @@ instance in Python.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from mes.scheduling.engine.heuristic import Rule, _Dispatcher, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.jit import COMPILED, kernel
 from mes.scheduling.engine.plan import UNSET, Plan
-from mes.scheduling.engine.priority_search import PrioritySearch
 
 # The kernels allocate nothing: without reference counting, calls in the inner loops are cheap.
 _kernel = kernel(refcounts=False)
@@ -574,17 +572,6 @@ class CompiledDispatcher:
             return None
         wstart_list = [None if v == NONE else v for v in work.wstart.tolist()]
         return Plan(work.machine.tolist(), work.start.tolist(), work.end.tolist(), wstart_list, work.setup.tolist())
-
-
-def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], None],
-                    inbox: Callable[[Callable[[Plan], None]], None]) -> None:
-    """The child's side of ``priority_search.run_in_process``: the priority search with this
-    dispatch, starting afresh from new rules each time it converges (it takes no plans from
-    elsewhere)."""
-    problem, rules, seed, start, patience = arguments
-    instance = Instance(problem)
-    PrioritySearch(instance, rules, deadline, seed, on_plan=send, start=start, patience=patience,
-                   dispatcher=CompiledDispatcher(instance).dispatch, restarts=True).run()
 
 
 def warm_up() -> None:

@@ -165,12 +165,14 @@ def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: i
     """The priority search in a child process (see ``child``), so that it does not share this
     process's interpreter lock with the CP-SAT side: both cores search all the time. There it
     dispatches with the compiled kernel of ``compiled_dispatch`` and, each time it has gone
-    ``patience`` dispatches without a better plan, starts afresh from newly sampled rules.
+    ``patience`` dispatches without a better plan, starts afresh from the best plan, kicked;
+    for the last ``sequence_search.SHARE`` of the time the sequence search improves the best
+    plan by moves of single operations (``sequence_search``).
 
     Blocks until ``deadline`` or ``should_stop()``; calls ``on_plan`` (from a reading thread, one call at a time) with each better plan the
     child finds, then ends the child. Raises ``OSError`` when no process can be started, and
     ``RuntimeError`` when the search in the child failed.
     """
     arguments = (problem, rules, seed, start, patience)
-    ChildSearch("mes.scheduling.engine.compiled_dispatch:search_in_child", arguments, "priority search").run(
+    ChildSearch("mes.scheduling.engine.sequence_search:search_in_child", arguments, "priority search").run(
         deadline, on_plan, should_stop)

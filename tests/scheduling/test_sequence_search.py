@@ -1,0 +1,111 @@
+"""The sequence search's compiled timing gives exactly ``plan.decode``'s plans and its scorer
+exactly ``plan.score``; its moves only ever keep plans at least as good, and they find better
+ones on late shops."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mes.scheduling.engine.generator import breakdown_scenario, busiest_machine, shop_problem
+from mes.scheduling.engine.heuristic import Rule, dispatch
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.plan import decode, score
+from mes.scheduling.engine.problem import SchedulingError
+from mes.scheduling.engine.sequence_search import SHARE, Retimer, Scorer, SequenceSearch, search_in_child
+from mes.scheduling.engine.solver import plan_result
+from tests.scheduling.conftest import assert_feasible
+from tests.scheduling.test_compiled_dispatch import fields
+from tests.scheduling.test_properties import SETTINGS, problems
+
+
+def shuffled(instance: Instance, rng: random.Random, plan=None) -> tuple[list[int], list[float]]:
+    """Machines and an order: the plan's, perturbed, or drawn at random."""
+    machine, order = [], []
+    for i in range(instance.n):
+        if plan is not None and rng.random() < 0.8:
+            machine.append(plan.machine[i])
+            order.append(plan.start[i] + rng.uniform(-300, 300))
+        else:
+            machine.append(rng.choice(instance.candidates[i])[0])
+            order.append(rng.uniform(0, 5000))
+    return machine, order
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(problems(max_ops=5), st.randoms(use_true_random=False))
+def test_same_plans_and_scores_as_the_python_decoder_on_random_problems(problem, rng):
+    # Calendars with breakdowns, setups, finished and started work, pins, a frozen horizon,
+    # start-to-start and end-to-end lags, resumable and zero-length operations.
+    try:
+        instance = Instance(problem)
+    except SchedulingError:
+        return
+    retimer, scorer = Retimer(instance), Scorer(instance)
+    start = dispatch(instance)
+    for attempt in range(4):
+        machine, order = shuffled(instance, rng, start if attempt % 2 else None)
+        expected = decode(instance, machine, order)
+        got = retimer.decode(machine, order)
+        assert fields(got) == fields(expected)
+        if got is not None:
+            arrays = retimer.arrays(np.array(machine), np.array(order))
+            assert scorer.score(arrays[0], arrays[1], arrays[2], arrays[4]) == score(instance, got)
+            assert_feasible(problem, plan_result(instance, got, "sequence"))
+
+
+def test_same_plans_on_generated_shops_and_after_a_breakdown():
+    rng = random.Random(11)
+    late = shop_problem(orders=80, seed=3, load=2.0)
+    instance = Instance(late)
+    result = plan_result(instance, dispatch(instance), "heuristic")
+    broken = breakdown_scenario(late, result, busiest_machine(result, 2000), start=600)
+    for problem in (late, shop_problem(orders=40, seed=5), broken):
+        instance = Instance(problem)
+        retimer, scorer = Retimer(instance), Scorer(instance)
+        plan = dispatch(instance, Rule("atcs", 5.0, 0.5))
+        assert fields(retimer.decode(plan.machine, plan.start)) == fields(decode(instance, plan.machine, plan.start))
+        for _ in range(5):
+            machine, order = shuffled(instance, rng, plan)
+            got = retimer.decode(machine, order)
+            assert fields(got) == fields(decode(instance, machine, order))
+            if got is not None:
+                arrays = retimer.arrays(np.array(machine), np.array(order))
+                assert scorer.score(arrays[0], arrays[1], arrays[2], arrays[4]) == score(instance, got)
+
+
+def test_the_moves_keep_only_plans_at_least_as_good_and_improve_a_late_shop():
+    problem = shop_problem(orders=80, seed=3, load=2.0)
+    instance = Instance(problem)
+    start = dispatch(instance, Rule("atcs", 5.0, 0.5))
+    found = []
+    search = SequenceSearch(instance, Retimer(instance), seed=2)
+    best, value = search.improve(start, lambda: False, tries=400, on_plan=found.append)
+    values = [score(instance, plan) for plan in found]
+    assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
+    assert values and values[0] < score(instance, start), "a late shop has moves that help"
+    assert value == score(instance, best) == values[-1]
+    for plan in found[-1:] + found[:1]:
+        assert_feasible(problem, plan_result(instance, plan, "sequence"))
+
+
+def test_the_child_search_ends_with_the_sequence_search_and_sends_only_better_plans():
+    problem = shop_problem(orders=60, seed=2, load=3.0)
+    instance = Instance(problem)
+    start = dispatch(instance, Rule("atcs", 5.0, 0.5))
+    sent = []
+    began = time.monotonic()
+    deadline = began + 5.0
+    search_in_child((problem, [Rule("atcs", 5.0, 0.5)], 0, start, 50), deadline,
+                    lambda plan: sent.append((time.monotonic(), plan)), lambda take: None)
+    values = [score(instance, plan) for _, plan in sent]
+    assert values == sorted(values, reverse=True) and len(set(values)) == len(values)
+    assert values[0] < score(instance, start)
+    switch = began + 5.0 * (1 - SHARE)
+    assert any(at > switch for at, _ in sent), "the sequence search improved the priority search's best plan"
+    assert time.monotonic() < deadline + 1.0
+    assert_feasible(problem, plan_result(instance, sent[-1][1], "sequence"))
