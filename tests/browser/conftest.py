@@ -30,6 +30,9 @@ def live_server(tmp_path: Path, sqlite_template: Path) -> Iterator[tuple[str, ob
     finally:
         server.close()
         thread.join(timeout=5)
+        # close() leaves waitress's task threads waiting; a suite of live servers piled up
+        # about a hundred of them in the test process.
+        server.task_dispatcher.shutdown()
         app.extensions["mes.db"].dispose()
 
 
