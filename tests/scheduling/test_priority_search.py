@@ -110,17 +110,33 @@ def test_solve_on_a_large_late_shop_uses_the_search_and_keeps_every_guarantee(mo
     assert Phase.PRIORITY_SEARCH in phases
 
 
-def test_every_worker_runs_a_priority_search_of_its_own(monkeypatch):
-    # A large late shop with two workers: two searches in processes, with distinct seeds.
-    started = []
+def test_every_worker_runs_a_priority_search_of_its_own_and_gets_the_others_plans(monkeypatch):
+    # A large late shop with two workers: two searches in processes, with distinct seeds; the
+    # better plans each finds are offered to the other (never back to itself).
+    started, found, offers = [], {}, {}
     real = priority_search.run_in_process
 
-    def counted(problem, rules, deadline, seed, *args, **kwargs):
+    def counted(problem, rules, deadline, seed, on_plan, *args, on_start=None, **kwargs):
         started.append(seed)
-        return real(problem, rules, deadline, seed, *args, **kwargs)
+        found[seed], offers[seed] = [], []
+
+        def on_plan_counted(plan):
+            found[seed].append(plan)
+            on_plan(plan)
+
+        def on_start_counted(child):
+            offer = child.offer
+            child.offer = lambda plan: (offers[seed].append(plan), offer(plan))
+            on_start(child)
+
+        return real(problem, rules, deadline, seed, on_plan_counted, *args, on_start=on_start_counted, **kwargs)
 
     monkeypatch.setattr(priority_search, "run_in_process", counted)
     problem = shop_problem(orders=60, seed=2, load=3.0)
     result = solve(problem, time_limit=4, workers=2)
     assert check(problem, result) == []
     assert len(started) == 2 and len(set(started)) == 2
+    first, second = started
+    assert offers[first] or offers[second], "the searches' better plans went to the other search"
+    for seed, other in ((first, second), (second, first)):
+        assert all(any(plan is mine for mine in found[other]) for plan in offers[seed])

@@ -1,6 +1,6 @@
 """The sequence search's compiled timing gives exactly ``plan.decode``'s plans and its scorer
-exactly ``plan.score``; its moves only ever keep plans at least as good, and they find better
-ones on late shops."""
+exactly ``plan.score``; it reports only ever better plans, finds them on late shops, and in
+the child process polishes the best plan of all the search processes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from mes.scheduling.engine.generator import breakdown_scenario, busiest_machine, shop_problem
 from mes.scheduling.engine.heuristic import Rule, dispatch
 from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.compiled_dispatch import CompiledDispatcher
 from mes.scheduling.engine.plan import decode, score
+from mes.scheduling.engine.priority_search import PrioritySearch
 from mes.scheduling.engine.problem import SchedulingError
 from mes.scheduling.engine.sequence_search import SHARE, Retimer, Scorer, SequenceSearch, search_in_child
 from mes.scheduling.engine.solver import plan_result
@@ -78,7 +80,7 @@ def test_same_plans_on_generated_shops_and_after_a_breakdown():
                 assert scorer.score(arrays[0], arrays[1], arrays[2], arrays[4]) == score(instance, got)
 
 
-def test_the_moves_keep_only_plans_at_least_as_good_and_improve_a_late_shop():
+def test_the_moves_report_only_better_plans_and_improve_a_late_shop():
     problem = shop_problem(orders=80, seed=3, load=2.0)
     instance = Instance(problem)
     start = dispatch(instance, Rule("atcs", 5.0, 0.5))
@@ -108,4 +110,28 @@ def test_the_child_search_ends_with_the_sequence_search_and_sends_only_better_pl
     switch = began + 5.0 * (1 - SHARE)
     assert any(at > switch for at, _ in sent), "the sequence search improved the priority search's best plan"
     assert time.monotonic() < deadline + 1.0
+    assert_feasible(problem, plan_result(instance, sent[-1][1], "sequence"))
+
+
+def test_the_child_search_polishes_a_better_plan_offered_by_another_search():
+    # Another search's plan, better than anything this child's priority search reaches in
+    # its 1.4 s from a poor start: the sequence search goes on from it, not from its own.
+    problem = shop_problem(orders=60, seed=2, load=3.0)
+    instance = Instance(problem)
+    dispatcher = CompiledDispatcher(instance)
+    elsewhere = []
+    PrioritySearch(instance, [Rule("atcs", 5.0, 0.5)], time.monotonic() + 8.0, seed=5, on_plan=elsewhere.append,
+                   patience=50, dispatcher=dispatcher.dispatch, restarts=True).run()
+    offered = elsewhere[-1]
+    start = dispatch(instance, Rule("edd"))
+    sent = []
+    began = time.monotonic()
+    search_in_child((problem, [Rule("edd")], 1, start, 50), began + 2.0,
+                    lambda plan: sent.append((time.monotonic(), plan)), lambda take: take(offered))
+    switch = began + 2.0 * (1 - SHARE)
+    before = [score(instance, plan) for at, plan in sent if at <= switch]
+    after = [score(instance, plan) for at, plan in sent if at > switch]
+    assert before and min(before) > score(instance, offered), "the child's own search stays behind the offered plan"
+    assert after, "the sequence search improved the offered plan"
+    assert max(after) < score(instance, offered)
     assert_feasible(problem, plan_result(instance, sent[-1][1], "sequence"))

@@ -161,7 +161,8 @@ class PrioritySearch:
 
 def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: int,
                    on_plan: Callable[[Plan], None], should_stop: Callable[[], bool],
-                   start: Plan | None = None, patience: int | None = None) -> None:
+                   start: Plan | None = None, patience: int | None = None,
+                   on_start: Callable[[ChildSearch], None] | None = None) -> None:
     """The priority search in a child process (see ``child``), so that it does not share this
     process's interpreter lock with the CP-SAT side: both cores search all the time. There it
     dispatches with the compiled kernel of ``compiled_dispatch`` and, each time it has gone
@@ -170,9 +171,13 @@ def run_in_process(problem: Problem, rules: list[Rule], deadline: float, seed: i
     plan by moves of single operations (``sequence_search``).
 
     Blocks until ``deadline`` or ``should_stop()``; calls ``on_plan`` (from a reading thread, one call at a time) with each better plan the
-    child finds, then ends the child. Raises ``OSError`` when no process can be started, and
+    child finds, then ends the child. ``on_start`` gets the ``ChildSearch`` before it runs:
+    its ``offer`` gives the child a better plan found elsewhere, which the sequence search
+    takes up (see ``sequence_search.search_in_child``). Raises ``OSError`` when no process can be started, and
     ``RuntimeError`` when the search in the child failed.
     """
     arguments = (problem, rules, seed, start, patience)
-    ChildSearch("mes.scheduling.engine.sequence_search:search_in_child", arguments, "priority search").run(
-        deadline, on_plan, should_stop)
+    child = ChildSearch("mes.scheduling.engine.sequence_search:search_in_child", arguments, "priority search")
+    if on_start is not None:
+        on_start(child)
+    child.run(deadline, on_plan, should_stop)

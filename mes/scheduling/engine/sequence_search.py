@@ -315,6 +315,11 @@ class Scorer:
 REACH = 3
 # Share of the moves that take the operation to another of its eligible machines.
 REASSIGN = 0.4
+# Late acceptance: a move is kept when the plan is no worse than now or than it was this
+# many moves ago. On the 360-order shops, from the priority search's plans at 21 s, 9 s of
+# moves ended 2.1 % lower with 100 than with 1 (only moves that make it no worse), 1.8 %
+# with 200, 1.5 % with 30 and 400, 0.2 % with 1,000.
+HISTORY = 100
 # Share of the time limit the priority search's child gives this search at the end.
 SHARE = 0.3
 
@@ -344,6 +349,9 @@ class SequenceSearch:
         wstart = np.array([NONE if v is None else v for v in plan.wstart], np.int64)
         first = retimer.arrays(machine, start.astype(np.float64))
         ready = first[5] if first is not None else start.copy()
+        # Late acceptance: the score now and those of the last HISTORY moves tried.
+        current = best
+        history = [best] * HISTORY
         done = 0
         while not should_stop() and (tries is None or done < tries):
             done += 1
@@ -381,14 +389,15 @@ class SequenceSearch:
             if result is None:
                 continue
             value = self.scorer.score(result[0], result[1], result[2], result[4])
-            if value <= best:
-                better = value < best
-                best = value
-                if better:
-                    best_plan = to_plan(*result[:5])
+            slot = self.tries % len(history)
+            if value <= current or value <= history[slot]:
+                current = value
+                if value < best:
+                    best_plan, best = to_plan(*result[:5]), value
                     self.kept += 1
                     on_plan(best_plan)
                 machine, start, end, wstart, ready = result[0], result[1], result[2], result[3], result[5]
+            history[slot] = current
         return best_plan, best
 
 
@@ -396,12 +405,15 @@ def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], No
                     inbox: Callable[[Callable[[Plan], None]], None]) -> None:
     """The child's side of ``priority_search.run_in_process``: the priority search with the
     compiled dispatch, starting afresh each time it converges, then, for the last ``SHARE``
-    of its time, this search from the best plan found; each better plan goes to the parent
-    (it takes no plans from elsewhere)."""
+    of its time, this search from the best plan of all: its own or the last one the parent
+    offered (the best of the other searches, when better), so that every search process
+    polishes the best plan, each with moves of its own. Each better plan goes to the parent."""
     problem, rules, seed, start, patience = arguments
     instance = Instance(problem)
     dispatcher = CompiledDispatcher(instance)
     best: list[tuple[tuple[int, ...], Plan]] = []
+    offered: list[Plan] = []  # appended by the thread reading the parent's offers
+    inbox(offered.append)
 
     def report(plan: Plan) -> None:
         value = score(instance, plan)
@@ -413,7 +425,8 @@ def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], No
     switch = now + (deadline - now) * (1 - SHARE)
     PrioritySearch(instance, rules, switch, seed, on_plan=report, start=start, patience=patience,
                    dispatcher=dispatcher.dispatch, restarts=True).run()
-    plan = best[0][1] if best else start
+    plans = [plan for plan in [best[0][1] if best else start, *offered[-1:]] if plan is not None]
+    plan = min(plans, key=lambda plan: score(instance, plan), default=None)
     if plan is not None and dispatcher.feasible and COMPILED:
         search = SequenceSearch(instance, Retimer(instance, dispatcher), seed)
         search.improve(plan, lambda: time.monotonic() >= deadline, on_plan=report)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from ortools.sat.python import cp_model
 
 from mes.scheduling.engine.calendar import Calendar
+from mes.scheduling.engine.child import ChildSearch
 from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.lns import LargeNeighbourhoodSearch
@@ -445,8 +446,8 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
     # of two.
     rules = rules or default_rules(instance)
 
-    def found(plan: Plan) -> None:
-        if incumbent.offer(plan, Phase.PRIORITY_SEARCH):
+    def found(plan: Plan, source: object = None) -> None:
+        if incumbent.offer(plan, Phase.PRIORITY_SEARCH, source=source):
             lns.adopt(plan)
 
     patience = priority_search.PATIENCE
@@ -461,15 +462,28 @@ def _search_in_parallel(instance: Instance, incumbent: _Incumbent, deadline: flo
     def search(k: int) -> None:
         # In a process of its own each search has a core, and no interpreter lock to share
         # with this process; there it starts afresh each time it converges, until the deadline.
+        # Each better plan the other searches find goes to it: its sequence search, at the
+        # end, polishes the best plan of all (with a seed of its own).
+        mine: list[ChildSearch] = []
+
+        def elsewhere(plan: Plan, value: tuple[int, ...], source: object) -> None:
+            if source is not mine:
+                for child in mine:
+                    child.offer(plan)
+
+        incumbent.listeners.append(elsewhere)
         try:
-            priority_search.run_in_process(instance.problem, rules, deadline, seed + 7919 * k, found,
-                                           solvers.stopped, start=incumbent.plan, patience=patience)
+            priority_search.run_in_process(instance.problem, rules, deadline, seed + 7919 * k,
+                                           lambda plan: found(plan, mine), solvers.stopped,
+                                           start=incumbent.plan, patience=patience, on_start=mine.append)
         except OSError:  # no process can be started here: threads share the interpreter
             if k == 0:
                 PrioritySearch(instance, rules, deadline, seed, found, solvers.stopped, start=incumbent.plan,
                                patience=patience).run()
             while not lns.done() and lns.step(workers=1):
                 pass
+        finally:
+            incumbent.listeners.remove(elsewhere)
 
     errors: list[BaseException] = []
 
