@@ -9,7 +9,8 @@ late job (picked in proportion to its weighted tardiness) a few places earlier i
 machine's sequence or onto another of its eligible machines, times the new sequences with
 ``plan.decode``'s semi-active timing (compiled here: calendars, setups, precedence,
 releases, pins and fixed work, the same plans as ``plan.decode``; a property test compares
-them), and keeps the move when the plan's score is no worse.
+them), and keeps the move by late acceptance: when the plan's score is no worse than
+before it or than ``HISTORY`` moves earlier.
 
 Like ``compiled_dispatch`` it runs only in the priority search's child process.
 """
