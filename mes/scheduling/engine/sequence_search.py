@@ -413,8 +413,12 @@ def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], No
     instance = Instance(problem)
     dispatcher = CompiledDispatcher(instance)
     best: list[tuple[tuple[int, ...], Plan]] = []
-    offered: list[Plan] = []  # appended by the thread reading the parent's offers
-    inbox(offered.append)
+    offered: list[Plan] = []  # the last plan offered (set by the thread reading the offers)
+
+    def take(plan: Plan) -> None:
+        offered[:] = [plan]  # each offer beat every one before it: keep only the last
+
+    inbox(take)
 
     def report(plan: Plan) -> None:
         value = score(instance, plan)
@@ -426,8 +430,8 @@ def search_in_child(arguments: tuple, deadline: float, send: Callable[[Plan], No
     switch = now + (deadline - now) * (1 - SHARE)
     PrioritySearch(instance, rules, switch, seed, on_plan=report, start=start, patience=patience,
                    dispatcher=dispatcher.dispatch, restarts=True).run()
-    plans = [plan for plan in [best[0][1] if best else start, *offered[-1:]] if plan is not None]
-    plan = min(plans, key=lambda plan: score(instance, plan), default=None)
+    own = best[0][1] if best else start
+    plan = min(filter(None, [own, *offered]), key=lambda plan: score(instance, plan), default=None)
     if plan is not None and dispatcher.feasible and COMPILED:
         search = SequenceSearch(instance, Retimer(instance, dispatcher), seed)
         search.improve(plan, lambda: time.monotonic() >= deadline, on_plan=report)
