@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from mes.scheduling.engine.generator import breakdown_scenario, busiest_machine, shop_problem
 from mes.scheduling.engine.heuristic import Rule, dispatch
 from mes.scheduling.engine.instance import Instance
-from mes.scheduling.engine.compiled_dispatch import CompiledDispatcher
+from mes.scheduling.engine.compiled_dispatch import NONE, CompiledDispatcher
 from mes.scheduling.engine.plan import decode, score
 from mes.scheduling.engine.priority_search import PrioritySearch
 from mes.scheduling.engine.problem import SchedulingError
-from mes.scheduling.engine.sequence_search import SHARE, Retimer, Scorer, SequenceSearch, search_in_child
+from mes.scheduling.engine.sequence_search import SHARE, Retimer, Scorer, SequenceSearch, _copy, _retime, search_in_child
 from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible
 from tests.scheduling.test_compiled_dispatch import fields
@@ -78,6 +78,70 @@ def test_same_plans_on_generated_shops_and_after_a_breakdown():
             if got is not None:
                 arrays = retimer.arrays(np.array(machine), np.array(order))
                 assert scorer.score(arrays[0], arrays[1], arrays[2], arrays[4]) == score(instance, got)
+
+
+def sequences_perm(timing, n: int) -> np.ndarray:
+    """An order of all operations in which each machine's operations follow its sequence."""
+    perm = []
+    for m in range(len(timing.first)):
+        i = timing.first[m]
+        while i >= 0:
+            perm.append(i)
+            i = timing.next_on[i]
+    listed = set(perm)
+    return np.array(perm + [i for i in range(n) if i not in listed], np.int64)
+
+
+def check_moves(instance: Instance, plan, rng: random.Random, moves: int) -> None:
+    """Random moves timed incrementally give the times a full timing of the same sequences
+    gives (and fail exactly when it fails)."""
+    retimer = Retimer(instance)
+    if not retimer.compiled or plan is None:
+        return
+    now, trial, fresh = retimer.timing(), retimer.timing(), retimer.timing()
+    assert retimer.retime(np.array(plan.machine), np.array(plan.start, np.float64), now)
+    movable = [i for i in range(instance.n) if instance.fixed[i] is None and now.wstart[i] != NONE
+               and any(w > 0 for _, w in instance.candidates[i])]
+    if not movable:
+        return
+    planned = ~retimer.is_fixed
+    for _ in range(moves):
+        o = rng.choice(movable)
+        m = rng.choice([m for m, w in instance.candidates[o] if w > 0])
+        on = [i for i in range(instance.n) if now.machine[i] == m and i != o and (now.prev_on[i] >= 0 or now.first[m] == i)]
+        after = rng.choice(on + [-1])
+        _copy(now, trial)
+        moved = retimer.move(trial, o, m, after)
+        assert trial.machine[o] == m and trial.prev_on[o] == after
+        fresh.machine[:] = trial.machine
+        timed = _retime(retimer.static, retimer.fx, retimer.queue, sequences_perm(trial, instance.n), fresh)
+        assert moved == timed
+        if moved:
+            for a, b in zip(trial, fresh):
+                assert (a == b).all()
+            assert (trial.ready[planned] == fresh.ready[planned]).all()
+            now, trial = trial, now
+
+
+@settings(max_examples=300, **SETTINGS)
+@given(problems(max_ops=6), st.randoms(use_true_random=False))
+def test_a_move_retimes_only_what_it_changes_to_the_same_plan_on_random_problems(problem, rng):
+    try:
+        instance = Instance(problem)
+    except SchedulingError:
+        return
+    check_moves(instance, dispatch(instance), rng, 6)
+
+
+def test_a_move_retimes_only_what_it_changes_to_the_same_plan_on_generated_shops():
+    rng = random.Random(5)
+    late = shop_problem(orders=60, seed=3, load=2.0)
+    instance = Instance(late)
+    result = plan_result(instance, dispatch(instance), "heuristic")
+    broken = breakdown_scenario(late, result, busiest_machine(result, 2000), start=600)
+    for problem in (late, broken):
+        instance = Instance(problem)
+        check_moves(instance, dispatch(instance, Rule("atcs", 5.0, 0.5)), rng, 150)
 
 
 def test_the_moves_report_only_better_plans_and_improve_a_late_shop():
