@@ -558,6 +558,11 @@ def _terms(jb, machine, start, end, setup):
 REACH = 3
 # Share of the moves that take the operation to another of its eligible machines.
 REASSIGN = 0.4
+# Share of the moves of a waiting operation that take the one it waits behind later instead:
+# on the 360-order shops, from the priority search's plans at 21 s, 9 s of moves ended 2.1 %
+# lower on average with half of them than with none (1.6 % when it only goes later on its
+# own machine; the same four plans, two seeds each).
+PUSH = 0.5
 # Late acceptance: a move is kept when the plan is no worse than now or than it was this
 # many moves ago. On the 360-order shops, from the priority search's plans at 21 s, 9 s of
 # moves ended 2.1 % lower with 100 than with 1 (only moves that make it no worse), 1.8 %
@@ -579,6 +584,47 @@ class SequenceSearch:
         self.movable = [[i for i in ops if instance.fixed[i] is None] for ops in instance.job_ops]
         self.tries = 0
         self.kept = 0
+
+    def _pull(self, now: _Timing, o: int) -> tuple[int, int, int] | None:
+        """Operation ``o`` one to REACH places earlier on its machine or (REASSIGN of the moves)
+        onto another of its machines, somewhere between its ready time and its start: (the
+        operation, its machine, the operation it goes after), or None."""
+        rng = self.rng
+        others = [m for m, w in self.inst.candidates[o] if m != now.machine[o] and w > 0]
+        if others and rng.random() < REASSIGN:
+            machine = rng.choice(others)
+            return o, machine, _after(now, machine, rng.uniform(min(now.ready[o], now.start[o]), now.start[o]) - 0.5)
+        earlier = []  # up to REACH operations before it on its machine
+        i = now.prev_on[o]
+        while i >= 0 and len(earlier) < REACH:
+            earlier.append(i)
+            i = now.prev_on[i]
+        if not earlier:
+            return None
+        before = earlier[rng.randint(1, len(earlier)) - 1]
+        if self.retimer.is_fixed[before]:
+            return None
+        return o, now.machine[o], now.prev_on[before]
+
+    def _push(self, now: _Timing, o: int) -> tuple[int, int, int] | None:
+        """The operation that ``o`` waits behind, later: right after ``o`` and up to REACH - 1
+        more operations or (REASSIGN of the moves) onto another of its machines, where it
+        started; as ``_pull``."""
+        rng, fixed = self.rng, self.retimer.is_fixed
+        b = now.prev_on[o]
+        if b < 0 or fixed[b]:
+            return None
+        others = [m for m, w in self.inst.candidates[b] if m != now.machine[b] and w > 0]
+        if others and rng.random() < REASSIGN:
+            machine = rng.choice(others)
+            return b, machine, _after(now, machine, now.start[b] - 0.5)
+        after = o
+        for _ in range(rng.randint(0, REACH - 1)):
+            i = now.next_on[after]
+            if i < 0 or fixed[i]:
+                break
+            after = i
+        return b, now.machine[b], after
 
     def improve(self, plan: Plan, should_stop, tries: int | None = None,
                 on_plan=lambda plan: None) -> tuple[Plan, tuple[int, ...]]:
@@ -607,23 +653,13 @@ class SequenceSearch:
             # An operation that waits past its ready time (for its machine or a shift) can gain.
             waiting = [i for i in ops if now.start[i] > now.ready[i]]
             o = rng.choice(waiting or ops)
-            others = [m for m, w in inst.candidates[o] if m != now.machine[o] and w > 0]
-            if others and rng.random() < REASSIGN:
-                # Somewhere between its ready time and its start in another machine's sequence.
-                machine = rng.choice(others)
-                after = _after(now, machine, rng.uniform(min(now.ready[o], now.start[o]), now.start[o]) - 0.5)
+            if now.start[o] > now.ready[o] and rng.random() < PUSH:
+                move = self._push(now, o)
             else:
-                earlier = []  # up to REACH operations before it on its machine
-                i = now.prev_on[o]
-                while i >= 0 and len(earlier) < REACH:
-                    earlier.append(i)
-                    i = now.prev_on[i]
-                if not earlier:
-                    continue
-                before = earlier[rng.randint(1, len(earlier)) - 1]
-                if fixed[before]:
-                    continue
-                machine, after = now.machine[o], now.prev_on[before]
+                move = self._pull(now, o)
+            if move is None:
+                continue
+            o, machine, after = move
             self.tries += 1
             _copy(now, trial)
             if not retimer.move(trial, o, machine, after):
