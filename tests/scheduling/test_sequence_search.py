@@ -4,7 +4,10 @@ the child process polishes the best plan of all the search processes."""
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -239,3 +242,40 @@ def test_the_child_search_polishes_a_better_plan_offered_by_another_search():
     assert after, "the sequence search improved the offered plan"
     assert max(after) < score(instance, offered)
     assert_feasible(problem, plan_result(instance, sent[-1][1], "sequence"))
+
+
+WARMED = """
+import json, time
+from numba.core.registry import CPUDispatcher
+from mes.scheduling.engine import compiled_dispatch, sequence_search
+from mes.scheduling.engine.compiled_dispatch import CompiledDispatcher
+from mes.scheduling.engine.generator import shop_problem
+from mes.scheduling.engine.heuristic import Rule
+from mes.scheduling.engine.instance import Instance
+from mes.scheduling.engine.priority_search import PrioritySearch
+
+def signatures():
+    return {f"{module.__name__}.{name}": len(kernel.signatures) for module in (compiled_dispatch, sequence_search)
+            for name, kernel in vars(module).items() if isinstance(kernel, CPUDispatcher)}
+
+sequence_search.warm_up()
+warm = signatures()
+instance = Instance(shop_problem(40, 2, load=2.0))
+dispatcher = CompiledDispatcher(instance)
+search = PrioritySearch(instance, [Rule("atcs")], time.monotonic() + 1.0, seed=1, patience=5,
+                        dispatcher=dispatcher.dispatch, restarts=True)
+search.run()
+moves = sequence_search.SequenceSearch(instance, sequence_search.Retimer(instance, dispatcher), seed=1)
+moves.improve(search.found[2], lambda: False, tries=300)
+print(json.dumps({"warm": warm, "after": signatures(), "tries": moves.tries}))
+"""
+
+
+def test_the_warm_up_compiles_every_kernel_a_search_on_a_real_shop_runs():
+    # Else the first search after an install compiles them itself, in each search process:
+    # seconds of the planner's 30 s.
+    result = subprocess.run([sys.executable, "-c", WARMED], capture_output=True, text=True, check=True)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["tries"] > 100
+    assert figures["warm"]["mes.scheduling.engine.sequence_search._move"] >= 1
+    assert figures["after"] == figures["warm"], "a real search compiled what the warm-up had not"

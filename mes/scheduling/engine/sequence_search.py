@@ -717,8 +717,10 @@ def warm_up() -> None:
     """Compiles the dispatch's and this search's kernels (or loads them from the cache), so
     that a search timed afterwards does not wait for the compiler (server, benchmarks, tests)."""
     compiled_dispatch.warm_up()
-    instance = Instance(shop_problem(4, 1))
+    # A late shop: on one without tardiness the search stops before its first move, and the
+    # first real search compiled the moves' kernels itself (seconds of a 30 s solve).
+    instance = Instance(shop_problem(4, 1, load=3.0))
     dispatcher = CompiledDispatcher(instance)
     plan = dispatcher.dispatch(Rule("atcs"))
     if plan is not None and COMPILED:
-        SequenceSearch(instance, Retimer(instance, dispatcher)).improve(plan, lambda: False, tries=20)
+        SequenceSearch(instance, Retimer(instance, dispatcher)).improve(plan, lambda: False, tries=40)
