@@ -638,7 +638,6 @@ class SequenceSearch:
         # Late acceptance: the score now and those of the last HISTORY moves tried.
         current = best
         history = [best] * HISTORY
-        fixed = retimer.is_fixed
         done = 0
         cumulative = np.cumsum(self.scorer.lateness(now.end))  # of the plan now, by job
         while not should_stop() and (tries is None or done < tries):
