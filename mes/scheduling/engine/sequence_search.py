@@ -585,12 +585,16 @@ class SequenceSearch:
         self.tries = 0
         self.kept = 0
 
+    def _other_machines(self, now: _Timing, o: int) -> list[int]:
+        """The machines other than its own that can do operation ``o``."""
+        return [m for m, w in self.inst.candidates[o] if m != now.machine[o] and w > 0]
+
     def _pull(self, now: _Timing, o: int) -> tuple[int, int, int] | None:
         """Operation ``o`` one to REACH places earlier on its machine or (REASSIGN of the moves)
         onto another of its machines, somewhere between its ready time and its start: (the
         operation, its machine, the operation it goes after), or None."""
         rng = self.rng
-        others = [m for m, w in self.inst.candidates[o] if m != now.machine[o] and w > 0]
+        others = self._other_machines(now, o)
         if others and rng.random() < REASSIGN:
             machine = rng.choice(others)
             return o, machine, _after(now, machine, rng.uniform(min(now.ready[o], now.start[o]), now.start[o]) - 0.5)
@@ -614,7 +618,7 @@ class SequenceSearch:
         b = now.prev_on[o]
         if b < 0 or fixed[b]:
             return None
-        others = [m for m, w in self.inst.candidates[b] if m != now.machine[b] and w > 0]
+        others = self._other_machines(now, b)
         if others and rng.random() < REASSIGN:
             machine = rng.choice(others)
             return b, machine, _after(now, machine, now.start[b] - 0.5)
