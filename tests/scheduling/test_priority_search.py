@@ -140,3 +140,26 @@ def test_every_worker_runs_a_priority_search_of_its_own_and_gets_the_others_plan
     assert offers[first] or offers[second], "the searches' better plans went to the other search"
     for seed, other in ((first, second), (second, first)):
         assert all(any(plan is mine for mine in found[other]) for plan in offers[seed])
+
+
+def test_a_step_of_the_climb_raises_the_priority_of_a_few_late_jobs_only(best_rule):
+    instance, rules, start = best_rule
+    search = PrioritySearch(instance, rules, time.monotonic() + 600, seed=3, start=start)
+    search.episode = priority_search.SAMPLED_RULES  # past the sampled rules: climbing
+    search.best_rule = rules[0]
+    late = set(search._late_jobs(start))
+    cap = max(1, int(len(late) * priority_search.STEP))
+    assert cap < len(late)
+    raised_counts = []
+    for _ in range(200):
+        rule, boost = search._candidate()
+        if boost is None:  # a nudge of the rule's parameters
+            assert rule.kind == "atcs" and rule != rules[0]
+            continue
+        assert rule == rules[0]
+        raised = {j for j, b in enumerate(boost) if b != 1.0}
+        assert raised <= late and all(boost[j] > 1.0 for j in raised)
+        raised_counts.append(len(raised))
+    # Both kinds of step happen, and a step raises between one job and the cap.
+    assert 50 < len(raised_counts) < 150
+    assert min(raised_counts) == 1 and max(raised_counts) <= cap

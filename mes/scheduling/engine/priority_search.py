@@ -5,7 +5,7 @@ on the generated 360-order shops one ATCS look-ahead gives a weighted tardiness 
 better or worse than its neighbour. The search therefore starts by sampling rules over the
 whole parameter range, then improves the best plan found so far as a (1+1) evolution
 strategy: each step either nudges the best rule's parameters or raises the priority of a
-random part of the jobs that ended late in the best plan (in the manner of squeaky-wheel
+few of the jobs that ended late in the best plan, at random (in the manner of squeaky-wheel
 optimisation, but kept only when the whole plan got better). It explores whole plans
 quickly where CP-SAT neighbourhoods only reshuffle a few operations, so it carries the
 due-date objectives; LNS polishes its plans.
@@ -41,6 +41,10 @@ K2_RANGE = (0.1, 1.5)
 PATIENCE = 50
 # A fresh start raises the priority of up to this share of the best plan's late jobs.
 KICK = 0.5
+# A step of the climb raises the priority of up to this share of them (at least one job).
+# Small steps: measured on the generated 360-order shops (24 runs of 21 s, three shops,
+# eight seeds), up to 10 % ends 3.2 % lower than up to 30 %, lower on 19 of the 24.
+STEP = 0.1
 
 
 class PrioritySearch:
@@ -107,7 +111,7 @@ class PrioritySearch:
         if not late:
             return self._sampled_rule(), boost
         boost = list(boost) if boost is not None else [1.0] * len(self.inst.job_keys)
-        for j in rng.sample(late, max(1, int(len(late) * 0.3 * rng.random()))):
+        for j in rng.sample(late, max(1, int(len(late) * STEP * rng.random()))):
             boost[j] *= rng.uniform(1.05, 1.6)
         return rule, boost
 
