@@ -163,6 +163,20 @@ def test_the_moves_report_only_better_plans_and_improve_a_late_shop():
         assert_feasible(problem, plan_result(instance, plan, "sequence"))
 
 
+def test_the_same_seed_gives_the_same_moves_and_another_seed_other_moves():
+    # The moves' random draws are compiled (Numba's generator, seeded by each search).
+    problem = shop_problem(orders=80, seed=3, load=2.0)
+    instance = Instance(problem)
+    start = dispatch(instance, Rule("atcs", 5.0, 0.5))
+    retimer = Retimer(instance)
+    runs = [SequenceSearch(instance, retimer, seed=seed).improve(start, lambda: False, tries=600)
+            for seed in (7, 7, 8)]
+    (first, value), (again, value_again), (other, _) = runs
+    assert value < score(instance, start)
+    assert (first.machine, first.start, value) == (again.machine, again.start, value_again)
+    assert (other.machine, other.start) != (first.machine, first.start)
+
+
 def test_a_push_takes_what_a_waiting_operation_waits_behind_later_and_helps_a_late_shop(monkeypatch):
     problem = shop_problem(orders=80, seed=3, load=2.0)
     instance = Instance(problem)
@@ -277,5 +291,5 @@ def test_the_warm_up_compiles_every_kernel_a_search_on_a_real_shop_runs():
     result = subprocess.run([sys.executable, "-c", WARMED], capture_output=True, text=True, check=True)
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["tries"] > 100
-    assert figures["warm"]["mes.scheduling.engine.sequence_search._move"] >= 1
+    assert figures["warm"]["mes.scheduling.engine.sequence_search._moves"] >= 1
     assert figures["after"] == figures["warm"], "a real search compiled what the warm-up had not"
