@@ -491,7 +491,6 @@ class Scorer:
     """``plan.score`` on the arrays of a timing (the same integers), without building the plan."""
 
     def __init__(self, instance: Instance):
-        self.inst = instance
         by_job = [i for ops in instance.job_ops for i in ops]
         sizes = [len(ops) for ops in instance.job_ops if ops]
         job_ptr = np.cumsum([0] + sizes).astype(np.int64)
@@ -567,6 +566,7 @@ def _no_worse(a, b):
 
 @_kernel
 def _set(a, b):
+    """``a[:] = b`` (which wants Numba's runtime, switched off for these kernels)."""
     for k in range(len(a)):
         a[k] = b[k]
 
