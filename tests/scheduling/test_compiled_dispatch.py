@@ -3,6 +3,7 @@ the priority search it serves starts afresh once converged, never reporting a wo
 
 from __future__ import annotations
 
+import bisect
 import os
 import pickle
 import random
@@ -22,6 +23,7 @@ from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import score
 from mes.scheduling.engine.priority_search import PrioritySearch
+from mes.scheduling.engine.sequence_search import scored_dispatch
 from mes.scheduling.engine.problem import SchedulingError
 from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible
@@ -77,6 +79,45 @@ def test_same_plans_on_generated_shops_and_after_a_breakdown():
             boost = [rng.uniform(1.0, 1.6) for _ in instance.job_keys]
             assert fields(compiled.dispatch(rule, boost)) == fields(dispatch(instance, rule, boost)), rule
             assert fields(compiled.dispatch(rule)) == fields(dispatch(instance, rule)), rule
+
+
+def test_the_halving_search_finds_what_bisect_right_finds():
+    rng = random.Random(11)
+    for _ in range(2000):
+        values = sorted(rng.randint(-5, 40) for _ in range(rng.randint(0, 30)))
+        lo = rng.randint(0, len(values))
+        hi = rng.randint(lo, len(values))
+        x = rng.randint(-8, 45)
+        array = compiled_dispatch.np.array(values or [0], dtype=compiled_dispatch.np.int64)
+        assert compiled_dispatch._bisect_right(array, lo, hi, x) == bisect.bisect_right(values, x, lo, hi)
+
+
+def test_the_arrays_of_a_timing_score_as_its_plan():
+    # The priority search scores the kernel's arrays and makes a plan only of a better one.
+    instance = Instance(shop_problem(orders=60, seed=2, load=3.0))
+    from_arrays = scored_dispatch(instance)
+    rng = random.Random(5)
+    for rule in default_rules(instance) + sampled_rules(rng, 6) + [Rule("atcs", 4.0, 0.3, noise=0.2)]:
+        boost = [rng.uniform(1.0, 1.6) for _ in instance.job_keys]
+        value, make = from_arrays(rule, boost)
+        expected = dispatch(instance, rule, boost)
+        assert fields(make()) == fields(expected), rule
+        assert value == score(instance, expected), rule
+
+
+def test_the_search_takes_the_same_steps_on_scored_arrays_as_on_plans():
+    instance = Instance(shop_problem(orders=60, seed=2, load=3.0))
+    compiled = CompiledDispatcher(instance)
+    runs = []
+    for scored in (None, scored_dispatch(instance)):
+        found = []
+        search = PrioritySearch(instance, [Rule("atcs", 3.0, 0.2)], time.monotonic() + 600, seed=4,
+                                on_plan=found.append, patience=5, dispatcher=compiled.dispatch, restarts=True,
+                                scored=scored)
+        search.should_stop = lambda s=search: s.iterations >= 150
+        search.run()
+        runs.append([fields(plan) for plan in found])
+    assert len(runs[0]) > 3 and runs[0] == runs[1]
 
 
 def test_without_the_compiler_it_is_the_python_dispatch(tmp_path):

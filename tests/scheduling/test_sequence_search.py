@@ -277,7 +277,8 @@ warm = signatures()
 instance = Instance(shop_problem(40, 2, load=2.0))
 dispatcher = CompiledDispatcher(instance)
 search = PrioritySearch(instance, [Rule("atcs")], time.monotonic() + 1.0, seed=1, patience=5,
-                        dispatcher=dispatcher.dispatch, restarts=True)
+                        dispatcher=dispatcher.dispatch, restarts=True,
+                        scored=sequence_search.scored_dispatch(instance, dispatcher))
 search.run()
 moves = sequence_search.SequenceSearch(instance, sequence_search.Retimer(instance, dispatcher), seed=1)
 moves.improve(search.found[2], lambda: False, tries=300)
