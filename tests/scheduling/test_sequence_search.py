@@ -216,20 +216,28 @@ def test_a_push_takes_what_a_waiting_operation_waits_behind_later_and_helps_a_la
     assert_feasible(problem, plan_result(instance, best, "sequence"))
 
 
+def sequence_starts(monkeypatch, sent: list) -> list:
+    """Each start of a sequence search, as (time, plans sent so far, the plan it starts from):
+    the exact boundary between the child's two phases, where a clock reading is not (a step
+    of the priority search begun just before the switch may report just after it)."""
+    starts = []
+    improve = SequenceSearch.improve
+
+    def noted(search, plan, *args, **kwargs):
+        starts.append((time.monotonic(), len(sent), plan))
+        return improve(search, plan, *args, **kwargs)
+
+    monkeypatch.setattr(SequenceSearch, "improve", noted)
+    return starts
+
+
 def test_the_child_search_ends_with_the_sequence_search_and_sends_only_better_plans(monkeypatch):
     problem = shop_problem(orders=60, seed=2, load=3.0)
     instance = Instance(problem)
     start = dispatch(instance, Rule("atcs", 5.0, 0.5))
     sent = []
     began = time.monotonic()
-    polished = []
-    improve = SequenceSearch.improve
-
-    def noted(search, plan, *args, **kwargs):
-        polished.append((time.monotonic(), len(sent)))
-        return improve(search, plan, *args, **kwargs)
-
-    monkeypatch.setattr(SequenceSearch, "improve", noted)
+    polished = sequence_starts(monkeypatch, sent)
     deadline = began + 5.0
     search_in_child((problem, [Rule("atcs", 5.0, 0.5)], 0, start, 50), deadline,
                     lambda plan: sent.append((time.monotonic(), plan)), lambda take: None)
@@ -252,21 +260,12 @@ def test_the_child_search_polishes_a_better_plan_offered_by_another_search(monke
     PrioritySearch(instance, [Rule("atcs", 5.0, 0.5)], time.monotonic() + 8.0, seed=5, on_plan=elsewhere.append,
                    patience=50, dispatcher=dispatcher.dispatch, restarts=True).run()
     offered = elsewhere[-1]
-    # The phase boundary is where the sequence search starts, not a clock reading: a step of
-    # the priority search begun just before the switch may report just after it.
-    polished = []
-    improve = SequenceSearch.improve
-
-    def noted(search, plan, *args, **kwargs):
-        polished.append((len(sent), plan))
-        return improve(search, plan, *args, **kwargs)
-
-    monkeypatch.setattr(SequenceSearch, "improve", noted)
     start = dispatch(instance, Rule("edd"))
     sent = []
+    polished = sequence_starts(monkeypatch, sent)
     search_in_child((problem, [Rule("edd")], 1, start, 50), time.monotonic() + 2.0, sent.append, lambda take: take(offered))
-    assert len(polished) == 1 and polished[0][1] is offered, "the sequence search goes on from the offered plan"
-    own, better = sent[:polished[0][0]], sent[polished[0][0]:]
+    assert len(polished) == 1 and polished[0][2] is offered, "the sequence search goes on from the offered plan"
+    own, better = sent[:polished[0][1]], sent[polished[0][1]:]
     assert own and min(score(instance, plan) for plan in own) > score(instance, offered), \
         "the child's own search stays behind the offered plan"
     assert better, "the sequence search improved the offered plan"
