@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +24,8 @@ from mes.scheduling.engine.heuristic import Rule, default_rules, dispatch
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.plan import score
 from mes.scheduling.engine.priority_search import PrioritySearch
-from mes.scheduling.engine.sequence_search import scored_dispatch
 from mes.scheduling.engine.problem import SchedulingError
+from mes.scheduling.engine.sequence_search import scored_dispatch
 from mes.scheduling.engine.solver import plan_result
 from tests.scheduling.conftest import assert_feasible
 from tests.scheduling.test_properties import SETTINGS, problems
@@ -88,7 +89,7 @@ def test_the_halving_search_finds_what_bisect_right_finds():
         lo = rng.randint(0, len(values))
         hi = rng.randint(lo, len(values))
         x = rng.randint(-8, 45)
-        array = compiled_dispatch.np.array(values or [0], dtype=compiled_dispatch.np.int64)
+        array = np.array(values or [0], dtype=np.int64)
         assert compiled_dispatch._bisect_right(array, lo, hi, x) == bisect.bisect_right(values, x, lo, hi)
 
 

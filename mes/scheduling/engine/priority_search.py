@@ -48,6 +48,17 @@ KICK = 0.5
 STEP = 0.1
 
 
+def scored_plans(instance: Instance, dispatcher: Callable[[Rule, list[float] | None], Plan | None]
+                 ) -> Callable[[Rule, list[float] | None], tuple[tuple[int, ...], Callable[[], Plan]] | None]:
+    """``dispatcher`` as the search's ``scored``: each plan made, then scored."""
+
+    def scored(rule: Rule, boost: list[float] | None) -> tuple[tuple[int, ...], Callable[[], Plan]] | None:
+        plan = dispatcher(rule, boost)
+        return None if plan is None else (score(instance, plan), lambda: plan)
+
+    return scored
+
+
 class PrioritySearch:
     """Runs until ``deadline`` (time.monotonic()) or ``should_stop()``; reports every plan
     better than its own best through ``on_plan``.
@@ -70,13 +81,7 @@ class PrioritySearch:
                  scored: Callable[[Rule, list[float] | None],
                                   tuple[tuple[int, ...], Callable[[], Plan]] | None] | None = None):
         self.inst = instance
-        dispatcher = dispatcher or (lambda rule, boost: dispatch(instance, rule, boost))
-
-        def dispatch_and_score(rule: Rule, boost: list[float] | None):
-            plan = dispatcher(rule, boost)
-            return None if plan is None else (score(instance, plan), lambda: plan)
-
-        self.scored = scored or dispatch_and_score
+        self.scored = scored or scored_plans(instance, dispatcher or (lambda rule, boost: dispatch(instance, rule, boost)))
         self.late: tuple[Plan | None, list[int]] = (None, [])  # the late jobs of a plan
         self.patience = patience
         self.rules = [r for r in rules if r.kind == "atcs"] or [Rule("atcs")]

@@ -54,7 +54,7 @@ from mes.scheduling.engine.heuristic import Rule
 from mes.scheduling.engine.instance import Instance
 from mes.scheduling.engine.jit import COMPILED
 from mes.scheduling.engine.plan import UNSET, Plan, decode, score
-from mes.scheduling.engine.priority_search import PrioritySearch
+from mes.scheduling.engine.priority_search import PrioritySearch, scored_plans
 from mes.scheduling.engine.problem import TaskStatus, Term
 
 # Fixed work as arrays: machine, times and working span (NONE: not on the machine), why it is
@@ -797,11 +797,11 @@ def scored_dispatch(instance: Instance, dispatcher: CompiledDispatcher | None = 
     if not COMPILED or not dispatcher.feasible:
         return None
     scorer = Scorer(instance)
+    planned = scored_plans(instance, dispatcher.dispatch)  # a rule the kernel does not serve
 
     def scored(rule: Rule, boost: list[float] | None) -> tuple[tuple[int, ...], Callable[[], Plan]] | None:
         if rule.kind not in ("atcs", "mwkr") or rule.noise:
-            plan = dispatcher.dispatch(rule, boost)
-            return None if plan is None else (score(instance, plan), lambda: plan)
+            return planned(rule, boost)
         work = dispatcher.timing(rule, boost)
         if work is None:
             return None
